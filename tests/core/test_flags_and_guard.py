@@ -35,7 +35,9 @@ def accel_len(text: str) -> int:
 
 def make_guard(state: str = "on", percent: float = 100.0, clock: Clock | None = None, **budget) -> Guard:
     flag = FeatureFlag("tokens", state, percent)
-    return Guard("tokens", "impl", flag, FeatureMetrics("tokens", "impl"), ErrorBudget(**budget), clock=clock or Clock())
+    return Guard(
+        "tokens", "impl", flag, FeatureMetrics("tokens", "impl"), ErrorBudget(**budget), clock=clock or Clock()
+    )
 
 
 # -- flags -------------------------------------------------------------------------------------------

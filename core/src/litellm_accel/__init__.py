@@ -10,9 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 # Loaded eagerly (it is tiny) so that the package attribute ``metrics`` below stays the function: a
 # submodule imported later would otherwise replace it with the module object.
-import litellm_accel.metrics as _metrics_module  # noqa: F401
+import litellm_accel.metrics as _metrics_module
 from litellm_accel._version import PLUGIN_API_VERSION, __version__
-from litellm_accel.hookspecs import hookimpl
 
 if TYPE_CHECKING:
     from litellm_accel.contracts import (
@@ -25,6 +24,7 @@ if TYPE_CHECKING:
         UseStock,
     )
     from litellm_accel.errors import AccelError, ConfigError, PluginError
+    from litellm_accel.hookspecs import hookimpl
     from litellm_accel.installer import (
         InstallReport,
         accelerated,
@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from litellm_accel.settings import AccelSettings, load_settings
 
 _LAZY = {
+    "hookimpl": "litellm_accel.hookspecs",
     "install": "litellm_accel.installer",
     "uninstall": "litellm_accel.installer",
     "accelerated": "litellm_accel.installer",
@@ -61,7 +62,7 @@ _LAZY = {
     "UseStock": "litellm_accel.contracts",
 }
 
-__all__ = ["PLUGIN_API_VERSION", "__version__", "hookimpl", "metrics", *sorted(_LAZY)]
+__all__ = ["PLUGIN_API_VERSION", "__version__", "metrics", *sorted(_LAZY)]
 
 
 def metrics() -> dict[str, dict[str, Any]]:
@@ -72,7 +73,7 @@ def metrics() -> dict[str, dict[str, Any]]:
 
 
 def __getattr__(name: str) -> Any:
-    # Lazy so that `import litellm_accel` stays fast (pydantic and pluggy load on first use).
+    # Lazy so that `import litellm_accel` stays fast: pydantic, pluggy and litellm load on first use.
     module_name = _LAZY.get(name)
     if module_name is None:
         raise AttributeError(f"module 'litellm_accel' has no attribute {name!r}")
