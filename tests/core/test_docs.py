@@ -52,5 +52,6 @@ def test_readme_links_resolve() -> None:
         "docs/monitoring.md",
         "docs/hooks.md",
         "docs/benchmarks.md",
+        "docs/writing-a-plugin.md",
     ]:
         assert f"({target})" in readme and (DOCS.parent / target).is_file(), target

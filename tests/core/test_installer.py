@@ -31,7 +31,12 @@ def snapshot() -> dict:
 
 
 #: State litellm itself changes when a Router is constructed (not touched by litellm-accel).
-LITELLM_OWN_STATE = {"suppress_debug_info", "_async_client_cleanup_registered", "_model_cost_mutation_generation"}
+LITELLM_OWN_STATE = {
+    "suppress_debug_info",
+    "_async_client_cleanup_registered",
+    "_model_cost_mutation_generation",
+    "_model_cost_lowercase_map",  # a lookup cache litellm rebuilds lazily
+}
 
 
 def assert_restored(before: dict) -> None:
