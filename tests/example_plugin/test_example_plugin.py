@@ -174,15 +174,18 @@ def test_health_hook_reports_the_memo(monkeypatch: pytest.MonkeyPatch) -> None:
     assert reports[0].detail == "1/4096 entries, hit ratio 50%"
 
 
-def test_bad_option_skips_the_feature_with_the_key_named() -> None:
+def test_bad_option_is_a_config_error_with_the_key_named() -> None:
     write_config('[tokens]\nimplementation = "memo"\n\n[tokens.options]\nmax_entries = 0\n')
     import litellm
 
+    from litellm_accel.errors import ConfigError
+
     original = litellm.token_counter
-    status = litellm_accel.install().features["tokens"]
-    assert status.status == "skipped"
-    assert "tokens.options.max_entries = 0" in status.reason
-    assert litellm.token_counter is original, "a feature that failed to start leaves litellm untouched"
+    with pytest.raises(ConfigError) as caught:
+        litellm_accel.install()
+    assert "tokens.options.max_entries = 0" in str(caught.value)
+    assert litellm.token_counter is original, "a rejected configuration leaves litellm untouched"
+    assert not litellm_accel.is_installed()
 
 
 def test_uninstall_restores_litellm_exactly(monkeypatch: pytest.MonkeyPatch) -> None:

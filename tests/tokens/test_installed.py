@@ -213,8 +213,10 @@ def test_attachment_refuses_unexpected_attachment_points(monkeypatch: pytest.Mon
     assert litellm.utils.token_counter is token_counter
 
 
-def test_invalid_options_skip_the_feature_with_the_key_named() -> None:
-    report = litellm_accel.install(AccelSettings(tokens={"options": {"memo_max_byte": 1}}, **ONLY_TOKENS))
-    status = report.features["tokens"]
-    assert status.status == "skipped"
-    assert "memo_max_byte" in status.reason and "memo_max_bytes" in status.reason
+def test_invalid_options_are_a_config_error_with_the_key_named() -> None:
+    from litellm_accel.errors import ConfigError
+
+    with pytest.raises(ConfigError) as caught:
+        litellm_accel.install(AccelSettings(tokens={"options": {"memo_max_byte": 1}}, **ONLY_TOKENS))
+    assert "memo_max_byte" in str(caught.value) and "memo_max_bytes" in str(caught.value)
+    assert not litellm_accel.is_installed()

@@ -4,7 +4,8 @@ Install order per feature: check the settings (enabled?), check litellm's attach
 implementation by configured name, instantiate it, wrap it in a :class:`~litellm_accel.guard.Guard`,
 bind it through reversible patches. A feature whose attachment points are missing, or whose
 implementation fails to start, is skipped with a warning and leaves litellm untouched. A bad setting
-(unknown implementation name) is a :class:`~litellm_accel.errors.ConfigError` and nothing is attached.
+(an unknown implementation name, or an option that the implementation rejects with
+:class:`~litellm_accel.errors.ConfigError`) raises that error and leaves nothing attached.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from importlib import metadata
 from typing import Any
 
 from litellm_accel.contracts import FEATURES, ImplementationContext
+from litellm_accel.errors import ConfigError
 from litellm_accel.flags import FLAGS
 from litellm_accel.guard import Guard
 from litellm_accel.metrics import REGISTRY
@@ -151,7 +153,12 @@ def install(settings: AccelSettings | None = None, *, plugin_manager: PluginMana
                     feature, NOT_INSTALLED, reason=f"no {feature} implementation installed"
                 )
                 continue
-            status, entry = _attach_feature(feature, choice, settings)
+            try:
+                status, entry = _attach_feature(feature, choice, settings)
+            except ConfigError:
+                # A bad implementation option is a user mistake: undo what is attached, say which key.
+                _detach_all(bound)
+                raise
             report.features[feature] = status
             if entry is not None:
                 bound[feature] = entry
@@ -188,6 +195,12 @@ def _attach_feature(
         implementation = choice.cls(context)
         guard = Guard(feature, choice.name, flag, metrics, fs.error_budget)
         attachment.attach(implementation, guard, patcher)
+    except ConfigError:
+        patcher.restore()
+        if guard is not None:
+            guard.close()
+        _close_quietly(feature, implementation)
+        raise
     except Exception as exc:
         patcher.restore()
         if guard is not None:
@@ -220,16 +233,21 @@ def uninstall() -> None:
         if current is None:
             return
         current.plugin_manager.call_lifecycle("litellm_accel_shutdown")
-        for feature in reversed(list(current.bound)):
-            entry = current.bound[feature]
-            try:
-                entry.attachment.detach(entry.implementation)
-            except Exception as exc:
-                logger.warning("litellm-accel %s: detach failed: %s", feature, exc)
-            entry.patcher.restore()
-            entry.guard.close()
-            _close_quietly(feature, entry.implementation)
+        _detach_all(current.bound)
         logger.info("litellm-accel uninstalled")
+
+
+def _detach_all(bound: dict[str, _Bound]) -> None:
+    """Detach features newest first, restore their patches and close their implementations."""
+    for feature in reversed(list(bound)):
+        entry = bound[feature]
+        try:
+            entry.attachment.detach(entry.implementation)
+        except Exception as exc:
+            logger.warning("litellm-accel %s: detach failed: %s", feature, exc)
+        entry.patcher.restore()
+        entry.guard.close()
+        _close_quietly(feature, entry.implementation)
 
 
 def is_installed() -> bool:

@@ -9,6 +9,9 @@ from litellm_accel.attachments.base import Attachment, NotYetAvailable
 #: feature -> "module:Class" of its attachment.
 ATTACHMENT_CLASSES: dict[str, str] = {
     "tokens": "litellm_accel.attachments.tokens:TokenCounterAttachment",
+    "ratelimit": "litellm_accel.attachments.ratelimit:RateLimitAttachment",
+    "routing": "litellm_accel.attachments.routing:RoutingAttachment",
+    "pool": "litellm_accel.attachments.pool:ConnectionPoolAttachment",
 }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from litellm_accel.errors import ConfigError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 
@@ -22,8 +23,8 @@ class MemoOptions(BaseModel):
 
 
 def parse_options(raw: dict[str, Any]) -> MemoOptions:
-    """Validate ``tokens.options``; one ``ValueError`` naming every bad key (the host then skips the
-    feature with that message instead of attaching a misconfigured counter)."""
+    """Validate ``tokens.options``; one ``ConfigError`` naming every bad key (``install()`` then raises
+    it and attaches nothing, instead of attaching a misconfigured counter)."""
     try:
         return MemoOptions.model_validate(raw)
     except ValidationError as exc:
@@ -34,4 +35,4 @@ def parse_options(raw: dict[str, Any]) -> MemoOptions:
                 problems.append(f"unknown setting {key!r} (valid: max_entries, models)")
             else:
                 problems.append(f"invalid setting {key} = {err.get('input')!r}: {err['msg']}")
-        raise ValueError("; ".join(problems)) from None
+        raise ConfigError("; ".join(problems)) from None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from litellm_accel.errors import ConfigError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 #: litellm release whose ``token_counter`` this implementation mirrors (the parity suite ran on it).
@@ -65,7 +66,7 @@ class TokenOptions(BaseModel):
 
 
 def parse_options(raw: dict[str, Any] | None) -> TokenOptions:
-    """Validate ``tokens.options``; raises ``ValueError`` naming each bad key and what is allowed."""
+    """Validate ``tokens.options``; raises :class:`~litellm_accel.errors.ConfigError` naming each bad key and what is allowed."""
     try:
         return TokenOptions(**(raw or {}))
     except ValidationError as exc:
@@ -77,4 +78,4 @@ def parse_options(raw: dict[str, Any] | None) -> TokenOptions:
                 problems.append(f"unknown option tokens.options.{key} (valid options: {allowed})")
             else:
                 problems.append(f"invalid option tokens.options.{key} = {err.get('input')!r}: {err['msg']}")
-        raise ValueError("; ".join(problems)) from None
+        raise ConfigError("; ".join(problems)) from None
