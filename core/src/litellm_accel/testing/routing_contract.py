@@ -90,6 +90,16 @@ class RouterScenario:
             blocked.add(self.limited)
         return blocked
 
+    def close(self) -> None:
+        """Retire the router: litellm 1.110 keeps per-process state for usage-based routers, and a
+        live earlier router makes a later one's warm-up fail (stock behaviour, without litellm-accel)."""
+        retire = getattr(self.router, "retire", None)
+        if retire is not None:
+            try:
+                retire()
+            except Exception:
+                pass
+
     def picks(self, count: int) -> Counter[str]:
         return Counter(
             deployment_id(self.router.get_available_deployment(GROUP, messages=MESSAGES)) for _ in range(count)
@@ -146,17 +156,20 @@ class RoutingStrategyContract(ContractBase):
                 # starts the limited deployment afresh, so it is repeated on a new router.
                 minute = utc_minute()
                 scenario = RouterScenario(routing_strategy)
-                scenario.warm_up()
-                blocked = scenario.ineligible
+                try:
+                    scenario.warm_up()
+                    blocked = scenario.ineligible
 
-                set_flag(self.feature, "off")  # stock answers: the scenario must match stock's rules
-                stock_picks = scenario.picks(self.picks)
+                    set_flag(self.feature, "off")  # stock answers: the scenario must match stock's rules
+                    stock_picks = scenario.picks(self.picks)
 
-                set_flag(self.feature, "on")
-                answered_before = metrics.accelerated
-                sync_picks = scenario.picks(self.picks)
-                async_picks = scenario.async_picks(self.picks // 4)
-                answered = metrics.accelerated - answered_before
+                    set_flag(self.feature, "on")
+                    answered_before = metrics.accelerated
+                    sync_picks = scenario.picks(self.picks)
+                    async_picks = scenario.async_picks(self.picks // 4)
+                    answered = metrics.accelerated - answered_before
+                finally:
+                    scenario.close()
                 if routing_strategy not in USAGE_STRATEGIES or utc_minute() == minute:
                     break
 

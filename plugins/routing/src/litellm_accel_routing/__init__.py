@@ -1,0 +1,1 @@
+"""Entry-point module of litellm-accel-routing: registers its implementation classes."""
