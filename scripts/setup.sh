@@ -9,7 +9,9 @@ if ! "$PYTHON" -m uv --version >/dev/null 2>&1; then
     echo "setup: installing uv with pip" >&2
     "$PYTHON" -m pip install --quiet --disable-pip-version-check uv
 fi
-"$PYTHON" -m uv sync --locked --all-packages --quiet
+# --compile-bytecode: litellm is large and this environment may set PYTHONDONTWRITEBYTECODE, in which
+# case every process would compile it from source again (about twice the import time).
+"$PYTHON" -m uv sync --locked --all-packages --compile-bytecode --quiet
 
 if [[ "${1:-}" == "--with-redis" ]] && ! command -v redis-server >/dev/null 2>&1; then
     echo "setup: installing redis-server (the tests start their own on a free loopback port)" >&2
