@@ -16,6 +16,8 @@ from typing import Any
 from litellm_accel_ratelimit.algorithms import EPSILON, adjust, check_fixed, check_gcra, check_sliding, check_slots
 from litellm_accel_ratelimit.scopes import CONCURRENCY, FIXED_CLOCK, FIXED_FIRST, GCRA, SLIDING, Entry
 
+_INF = float("inf")
+
 #: Decisions between two sweeps of stale state.
 SWEEP_EVERY = 50_000
 
@@ -80,86 +82,93 @@ class MemoryBackend:
     def decide(
         self, entries: Sequence[Entry], tokens: int, slot_id: str | None, slot_ttl: float, *, charge: bool = True
     ) -> Outcome:
-        """Decide every entry; if all admit (and ``charge``), charge them all. Atomic."""
+        """Decide every entry; if all admit (and ``charge``), charge them all. Atomic: one lock
+        acquisition covers the reads, the decision and the writes. Every entry is decided on the
+        state before the request; the charges are collected in ``updates`` (a later entry with the
+        same key overrides an earlier one) and applied in one ``dict.update``."""
         token_check = tokens if tokens > 0 else 1
         results: list[tuple[bool, float, float]] = []
-        new_states: list[Any] = []
         starts: list[float] = []
+        updates: dict[str, Any] = {}
+        fresh: list[tuple[str, tuple[str, float]]] = []
+        add_result, add_start = results.append, starts.append
         allowed = True
-        get = self._state.get
+        low = _INF  # the least headroom so far, and its entry (the admitted outcome's scope)
+        low_entry = None
+        state = self._state
+        get = state.get
         with self._lock:
             now = self.clock()
             for e in entries:
-                kind = e.kind
-                if e.metric == "tokens":
+                kind, key, limit, period, period_eps, interval, counts_tokens = e.row
+                if counts_tokens:
                     check, consume = token_check, tokens
                 else:
                     check = consume = 1
+                old = get(key)
+                if old is None:
+                    fresh.append((key, (kind, period)))  # first use (or swept): registered if charged
                 # Dispatch inline: this loop is the whole in-memory decision.
                 if kind == GCRA:
                     # The admitted case of check_gcra, inlined (the common path); denials take the
                     # function for the exact remaining and retry-after.
-                    period = e.period
-                    interval = period / e.limit
-                    tat = get(e.key)
-                    if tat is None or tat < now:
-                        tat = now
-                    if tat + check * interval - now <= period + EPSILON:
+                    tat = now if old is None or old < now else old
+                    if tat + check * interval - now <= period_eps:
                         new = tat + consume * interval
-                        ok, retry, ws = True, 0.0, 0.0
                         rem = floor((now + period - new) / interval + EPSILON)
                         if rem < 0:
                             rem = 0.0
-                    else:
-                        ok, rem, retry, new, ws = check_gcra(get(e.key), now, e.limit, period, check, consume)
+                        if rem < low:
+                            low, low_entry = rem, e
+                        add_result((True, rem, 0.0))
+                        add_start(0.0)
+                        updates[key] = new
+                        continue
+                    ok, rem, retry, new, ws = check_gcra(old, now, limit, period, check, consume)
                 elif kind == FIXED_CLOCK:
                     # check_fixed on clock windows, inlined (the Router check's path).
-                    period = e.period
                     ws = floor(now / period) * period
-                    state = get(e.key)
-                    used = state[1] if state is not None and state[0] == ws else 0.0
-                    if used + check > e.limit:
-                        ok, rem, retry, new, ws = check_fixed(state, now, e.limit, period, check, consume, False)
+                    used = old[1] if old is not None and old[0] == ws else 0.0
+                    if used + check > limit:
+                        ok, rem, retry, new, ws = check_fixed(old, now, limit, period, check, consume, False)
                     else:
-                        ok, retry, new = True, 0.0, (ws, used + consume)
-                        rem = e.limit - used - consume
+                        rem = limit - used - consume
                         if rem < 0:
                             rem = 0.0
+                        if rem < low:
+                            low, low_entry = rem, e
+                        add_result((True, rem, 0.0))
+                        add_start(ws)
+                        updates[key] = (ws, used + consume)
+                        continue
                 elif kind == CONCURRENCY:
-                    ok, rem, retry, new = check_slots(get(e.key), now, e.limit)
+                    ok, rem, retry, new = check_slots(old, now, limit)
                     ws = 0.0
-                elif kind == SLIDING:
-                    ok, rem, retry, new, ws = check_sliding(get(e.key), now, e.limit, e.period, check, consume)
-                else:
-                    ok, rem, retry, new, ws = check_fixed(
-                        get(e.key), now, e.limit, e.period, check, consume, kind == FIXED_FIRST
-                    )
-                if not ok:
-                    allowed = False
-                results.append((ok, rem, retry))
-                new_states.append(new)
-                starts.append(ws)
-            if allowed and charge:
-                state = self._state
-                for e, new in zip(entries, new_states, strict=True):
-                    if e.kind == CONCURRENCY:
+                    if ok and charge:
                         new = dict(new)
                         new[slot_id or ""] = now + slot_ttl
-                    if e.key not in state:
-                        self._kinds[e.key] = (e.kind, e.period)
-                    state[e.key] = new
+                elif kind == SLIDING:
+                    ok, rem, retry, new, ws = check_sliding(old, now, limit, period, check, consume)
+                else:
+                    first = kind == FIXED_FIRST
+                    ok, rem, retry, new, ws = check_fixed(old, now, limit, period, check, consume, first)
+                if not ok:
+                    allowed = False
+                elif rem < low:
+                    low, low_entry = rem, e
+                add_result((ok, rem, retry))
+                add_start(ws)
+                updates[key] = new
+            if allowed and charge:
+                state.update(updates)
+                if fresh:
+                    self._kinds.update(fresh)
                 self._decisions += 1
                 if self._decisions % SWEEP_EVERY == 0:
                     self._sweep(now)
-        if allowed and results:
-            # combine()'s admitted case, without its second pass: the least headroom.
-            best = 0
-            low = results[0][1]
-            for i in range(1, len(results)):
-                if results[i][1] < low:
-                    best, low = i, results[i][1]
-            e = entries[best]
-            return Outcome(True, low, 0.0, e.scope, e.metric, tuple(starts), results)
+        if allowed and low_entry is not None:
+            # combine()'s admitted case, tracked in the loop above: the first entry with the least headroom.
+            return Outcome(True, low, 0.0, low_entry.scope, low_entry.metric, tuple(starts), results)
         return combine(entries, results, tuple(starts))
 
     def adjust(

@@ -147,7 +147,10 @@ class RateLimitProxyHook(CustomLogger):
             if not entries:
                 return None
             tokens = self.estimate_tokens(data) if needs_tokens else 0
-            decision = await limiter.acquire_entries(entries, tokens)
+            if limiter.redis is None and tokens >= 0:
+                decision = limiter._memory_acquire(entries, tokens)  # no coroutine needed in memory
+            else:
+                decision = await limiter.acquire_entries(entries, tokens)
         except Exception as exc:  # the limiter never breaks a request
             logger.warning("litellm-accel ratelimit proxy hook failed, request admitted: %s", exc)
             self._metric("hook_errors")

@@ -5,6 +5,15 @@ Keys are ``<key_prefix>:<scope>:<metric>...``; the default prefix is a Redis Clu
 Sync callers use a ``redis.Redis`` client, async callers a ``redis.asyncio.Redis`` client per event loop.
 Both clients have no retries and socket timeouts equal to the decision timeout: a failure surfaces
 quickly as an exception, which the limiter turns into its failure policy.
+
+The hot calls (decide, adjust) skip redis-py's command layer: the ``EVALSHA`` of a set of entries is
+packed once into bytes (command, sha, keys, per-entry spec) and only the four per-call values are
+encoded per call; it is written with ``Connection.send_packed_command`` and read with
+``Connection.read_response`` on connections this backend keeps itself (public redis-py connection
+API). A connection that fails or is interrupted in any way is disconnected and dropped, never reused
+with a reply pending. Async connections have no socket timeout of their own: one
+``asyncio.timeout`` bounds the whole call (connect, write and read), which avoids the task that
+redis-py's timed write creates per command.
 """
 
 from __future__ import annotations
@@ -20,7 +29,74 @@ from litellm_accel_ratelimit.lua import ADJUST, DECIDE
 from litellm_accel_ratelimit.memory import Outcome, combine
 from litellm_accel_ratelimit.scopes import Entry
 
+try:  # Python >= 3.11
+    from asyncio import timeout as _async_timeout
+except ImportError:  # pragma: no cover - Python 3.10: the backport redis-py depends on there
+    from async_timeout import timeout as _async_timeout  # type: ignore[no-redef]
+
 _METRIC_FLAG = {"tokens": "t", "requests": "r", "concurrency": "c"}
+
+
+def _bulk(value: bytes) -> bytes:
+    """One RESP bulk string."""
+    return b"$%d\r\n%s\r\n" % (len(value), value)
+
+
+def _encode(value: Any) -> bytes:
+    """An argument encoded as redis-py's ``Encoder.encode`` does (str as UTF-8, int and float by
+    ``repr``; bool and other types are refused, with redis-py's own error)."""
+    kind = type(value)
+    if kind is str:
+        return value.encode()
+    if kind is int or kind is float:
+        return repr(value).encode()
+    from redis._parsers.encoders import Encoder
+
+    return bytes(Encoder("utf-8", "strict", False).encode(value))
+
+
+class _PackedCall:
+    """The decide ``EVALSHA`` of one entries tuple, encoded in advance: everything but ARGV[1..4]
+    (tokens, slot id, slot TTL, charge), which :meth:`pack` / :meth:`args` add per call."""
+
+    __slots__ = ("entries", "head", "keys", "spec", "tail")
+
+    def __init__(self, entries: Sequence[Entry], sha: str, keys: list[bytes], spec: list[bytes]) -> None:
+        self.entries = entries  # held so that the id() this is cached under stays this tuple's
+        self.keys = keys  #: numkeys and the keys, encoded
+        self.spec = spec  #: the per-entry ARGV, encoded
+        fixed = [b"EVALSHA", sha.encode(), *keys]
+        self.head = b"*%d\r\n" % (len(fixed) + 4 + len(spec)) + b"".join(_bulk(a) for a in fixed)
+        self.tail = b"".join(_bulk(a) for a in spec)
+
+    def pack(self, tokens: int, slot_id: str | None, slot_ttl: float, charge: bool) -> bytes:
+        """The whole command in RESP, ready to write."""
+        return b"".join(
+            (
+                self.head,
+                _bulk(_encode(tokens)),
+                _bulk(_encode(slot_id or "")),
+                _bulk(_encode(slot_ttl)),
+                b"$1\r\n1\r\n" if charge else b"$1\r\n0\r\n",
+                self.tail,
+            )
+        )
+
+    def args(self, tokens: int, slot_id: str | None, slot_ttl: float, charge: bool) -> list[Any]:
+        """The arguments after the sha, for redis-py's ``evalsha``."""
+        # numkeys as an int (what redis-py's signature expects), the rest pre-encoded.
+        return [len(self.entries), *self.keys[1:], tokens, slot_id or "", slot_ttl, 1 if charge else 0, *self.spec]
+
+
+class _AsyncConnections:
+    """The connections of one event loop: idle ones, and a semaphore bounding how many exist."""
+
+    __slots__ = ("idle", "make", "slots")
+
+    def __init__(self, make: Any, max_connections: int) -> None:
+        self.make = make
+        self.idle: list[Any] = []
+        self.slots = asyncio.Semaphore(max_connections)
 
 
 def entry_args(e: Entry) -> tuple[str, str, str, str]:
@@ -41,6 +117,7 @@ class RedisBackend:
         self.decide_sha = hashlib.sha1(DECIDE.encode()).hexdigest()
         self.adjust_sha = hashlib.sha1(ADJUST.encode()).hexdigest()
         self._specs: dict[Sequence[Entry], tuple[str, ...]] = {}
+        self._packed: dict[int, _PackedCall] = {}
         self._sync: Any = None
         self._async: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = weakref.WeakKeyDictionary()
         self._lock = threading.Lock()
@@ -65,26 +142,25 @@ class RedisBackend:
                     self._sync = redis.Redis.from_url(self.url, retry=Retry(NoBackoff(), 0), **self._client_kwargs())
         return self._sync
 
-    def async_client(self) -> Any:
+    def async_client(self) -> _AsyncConnections:
+        """This event loop's connections (created on first use)."""
         loop = asyncio.get_running_loop()
-        client = self._async.get(loop)
-        if client is None:
+        conns = self._async.get(loop)
+        if conns is None:
             import redis.asyncio as aredis
             from redis.asyncio.retry import Retry
             from redis.backoff import NoBackoff
 
+            kwargs = self._client_kwargs()
+            kwargs["socket_timeout"] = None  # the call's asyncio.timeout bounds every read and write
             pool = aredis.ConnectionPool.from_url(
-                self.url,
-                max_connections=self.max_connections,
-                retry=Retry(NoBackoff(), 0),
-                **self._client_kwargs(),
+                self.url, max_connections=self.max_connections, retry=Retry(NoBackoff(), 0), **kwargs
             )
-            # A burst of tasks waits (within the timeout) for one of the pool's connections instead
-            # of failing with "too many connections"; a semaphore is much cheaper than redis-py's
-            # blocking pool when nobody has to wait.
-            client = (aredis.Redis(connection_pool=pool), asyncio.Semaphore(self.max_connections))
-            self._async[loop] = client
-        return client
+            # A burst of tasks waits (within the timeout) for a connection instead of failing with
+            # "too many connections"; a semaphore is much cheaper than redis-py's blocking pool.
+            conns = _AsyncConnections(pool.make_connection, self.max_connections)
+            self._async[loop] = conns
+        return conns
 
     # -- arguments ---------------------------------------------------------------------------------
     def _decide_call(
@@ -102,6 +178,21 @@ class RedisBackend:
         args.extend((tokens, slot_id or "", slot_ttl, 1 if charge else 0))
         args.extend(spec)
         return args
+
+    def _packed_decide(self, entries: Sequence[Entry]) -> _PackedCall:
+        """The decide ``EVALSHA`` of ``entries``, packed once per entries tuple."""
+        found = self._packed.get(id(entries))
+        if found is not None and found.entries is entries:
+            return found
+        args = self._decide_call(entries, 0, None, 0, True)
+        n = len(entries)
+        found = _PackedCall(
+            entries, self.decide_sha, [_encode(a) for a in args[: n + 1]], [_encode(a) for a in args[n + 5 :]]
+        )
+        if len(self._packed) > 100_000:
+            self._packed.clear()
+        self._packed[id(entries)] = found
+        return found
 
     def _adjust_call(
         self,
@@ -132,7 +223,9 @@ class RedisBackend:
         return combine(entries, results, tuple(starts))
 
     # -- sync --------------------------------------------------------------------------------------
-    def _evalsha_sync(self, sha: str, script: str, args: list[Any]) -> Any:
+    def _evalsha_sync(self, sha: str, script: str, args: Sequence[Any]) -> Any:
+        # Sync callers keep redis-py's command layer (thread-safe pool, one ``EVALSHA``); the
+        # arguments come pre-encoded, which redis-py passes through as they are.
         from redis.exceptions import NoScriptError
 
         client = self.sync_client()
@@ -142,13 +235,15 @@ class RedisBackend:
             client.script_load(script)
             return client.evalsha(sha, *args)
 
+    @staticmethod
+    def _pack(args: Sequence[Any]) -> list[bytes]:
+        return [b"*%d\r\n" % len(args), *(_bulk(_encode(a)) for a in args)]
+
     def decide(
         self, entries: Sequence[Entry], tokens: int, slot_id: str | None, slot_ttl: float, *, charge: bool = True
     ) -> Outcome:
-        reply = self._evalsha_sync(
-            self.decide_sha, DECIDE, self._decide_call(entries, tokens, slot_id, slot_ttl, charge)
-        )
-        return self._outcome(entries, reply)
+        args = self._packed_decide(entries).args(tokens, slot_id, slot_ttl, charge)
+        return self._outcome(entries, self._evalsha_sync(self.decide_sha, DECIDE, args))
 
     def adjust(
         self,
@@ -169,35 +264,50 @@ class RedisBackend:
         return bool(self.sync_client().ping())
 
     # -- async -------------------------------------------------------------------------------------
-    async def _evalsha_async(self, sha: str, script: str, args: list[Any]) -> Any:
+    async def _command_async(self, conns: _AsyncConnections, packed: bytes) -> Any:
+        """Send one packed command and read its reply on one of the loop's connections (the
+        caller holds one of ``conns.slots``)."""
+        from redis.exceptions import ResponseError
+
+        idle = conns.idle
+        conn = idle.pop() if idle else conns.make()
+        try:
+            await conn.send_packed_command(packed, check_health=False)
+            reply = await conn.read_response()
+        except ResponseError:
+            idle.append(conn)  # a whole error reply was read: the connection is clean
+            raise
+        except BaseException:
+            # Timeout, cancellation, I/O error: a reply may be pending, so never reuse it.
+            await conn.disconnect(nowait=True)
+            raise
+        idle.append(conn)
+        return reply
+
+    async def _evalsha_async(self, sha: str, script: str, args: list[Any], packed: bytes | None = None) -> Any:
         from redis.exceptions import NoScriptError
 
-        client, slots = self.async_client()
-        if slots.locked():  # every connection busy: wait for one, within the timeout
-            await asyncio.wait_for(slots.acquire(), self.timeout)
-        else:
+        if packed is None:
+            packed = b"".join(self._pack(("EVALSHA", sha, *args)))
+        conns = self.async_client()
+        slots = conns.slots
+        # One timer bounds the whole call: the wait for a connection, connect, write and read.
+        async with _async_timeout(self.timeout):
             await slots.acquire()
-        try:
             try:
-                return await client.evalsha(sha, *args)
-            except NoScriptError:
-                await client.script_load(script)
-                return await client.evalsha(sha, *args)
-        finally:
-            slots.release()
-
-    async def _bounded(self, sha: str, script: str, args: list[Any]) -> Any:
-        # The client's socket timeouts bound the connect and every read (redis-py wraps each read
-        # in a timeout), so no extra timer is armed on the fast path.
-        return await self._evalsha_async(sha, script, args)
+                try:
+                    return await self._command_async(conns, packed)
+                except NoScriptError:
+                    await self._command_async(conns, b"".join(self._pack(("SCRIPT", "LOAD", script))))
+                    return await self._command_async(conns, packed)
+            finally:
+                slots.release()
 
     async def decide_async(
         self, entries: Sequence[Entry], tokens: int, slot_id: str | None, slot_ttl: float, *, charge: bool = True
     ) -> Outcome:
-        reply = await self._bounded(
-            self.decide_sha, DECIDE, self._decide_call(entries, tokens, slot_id, slot_ttl, charge)
-        )
-        return self._outcome(entries, reply)
+        packed = self._packed_decide(entries).pack(tokens, slot_id, slot_ttl, charge)
+        return self._outcome(entries, await self._evalsha_async(self.decide_sha, DECIDE, [], packed))
 
     async def adjust_async(
         self,
@@ -206,7 +316,7 @@ class RedisBackend:
         window_starts: Sequence[float | None],
         slot_id: str | None,
     ) -> None:
-        await self._bounded(self.adjust_sha, ADJUST, self._adjust_call(entries, deltas, window_starts, slot_id))
+        await self._evalsha_async(self.adjust_sha, ADJUST, self._adjust_call(entries, deltas, window_starts, slot_id))
 
     # -- lifecycle ---------------------------------------------------------------------------------
     def close(self) -> None:

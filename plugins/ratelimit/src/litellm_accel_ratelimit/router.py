@@ -31,6 +31,7 @@ from litellm_accel_ratelimit.scopes import Scope
 logger = logging.getLogger("litellm_accel.ratelimit.router")
 
 _STOCK_ONLY_KEYS = ("itpm", "otpm", "tpd", "rpd")
+_STOCK_ONLY_SET = frozenset(_STOCK_ONLY_KEYS)
 
 
 def _limit(deployment: Mapping[str, Any], name: str) -> Any:
@@ -63,11 +64,25 @@ class RouterLimits:
         only stock handles and for limit values stock accepts but a scope cannot hold."""
         params = deployment.get("litellm_params") or {}
         info = deployment.get("model_info") or {}
-        tpm, rpm = _limit(deployment, "tpm"), _limit(deployment, "rpm")
+        # _limit() inlined for the two limits every call reads (same lookup order).
+        tpm = deployment.get("tpm")
+        if tpm is None:
+            tpm = params.get("tpm")
+            if tpm is None:
+                tpm = info.get("tpm")
+        rpm = deployment.get("rpm")
+        if rpm is None:
+            rpm = params.get("rpm")
+            if rpm is None:
+                rpm = info.get("rpm")
         model_id, model = info.get("id"), params.get("model")
-        for name in _STOCK_ONLY_KEYS:
-            if (name in params or name in info or name in deployment) and _needs_stock(deployment):
-                raise UseStock("daily or input/output token limits")
+        # One C-level check per mapping instead of twelve ``in`` tests: any stock-only key present?
+        if not (
+            _STOCK_ONLY_SET.isdisjoint(params)
+            and _STOCK_ONLY_SET.isdisjoint(info)
+            and _STOCK_ONLY_SET.isdisjoint(deployment)
+        ) and _needs_stock(deployment):
+            raise UseStock("daily or input/output token limits")
         cache_key = (model_id, model, tpm, rpm)
         try:
             return self._scope_cache[cache_key]
