@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from litellm_accel.errors import ConfigError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from litellm_accel.errors import ConfigError
 
 
 class MemoOptions(BaseModel):

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from litellm_accel.errors import ConfigError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from litellm_accel.errors import ConfigError
 
 #: litellm release whose ``token_counter`` this implementation mirrors (the parity suite ran on it).
 TESTED_LITELLM_VERSION = "1.110.2"
@@ -66,7 +67,8 @@ class TokenOptions(BaseModel):
 
 
 def parse_options(raw: dict[str, Any] | None) -> TokenOptions:
-    """Validate ``tokens.options``; raises :class:`~litellm_accel.errors.ConfigError` naming each bad key and what is allowed."""
+    """Validate ``tokens.options``; raises :class:`~litellm_accel.errors.ConfigError` naming each bad key
+    and what is allowed."""
     try:
         return TokenOptions(**(raw or {}))
     except ValidationError as exc:
