@@ -122,5 +122,37 @@ def _clean_accel_state(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest
     installer.uninstall()
     REGISTRY.reset()
     FLAGS._flags.clear()
+    callbacks = _litellm_callback_lists()
+    saved = {name: list(value) for name, value in callbacks.items()}
     yield
     installer.uninstall()
+    # Tests that register litellm callbacks (proxy hooks, loggers) must not leak them into later
+    # tests: litellm's callback lists are process-wide and change how a Router behaves.
+    for name, value in _litellm_callback_lists().items():
+        if name in saved:
+            value[:] = saved[name]
+
+
+_CALLBACK_LISTS = (
+    "callbacks",
+    "input_callback",
+    "success_callback",
+    "failure_callback",
+    "service_callback",
+    "_async_input_callback",
+    "_async_success_callback",
+    "_async_failure_callback",
+)
+
+
+def _litellm_callback_lists() -> dict[str, list]:
+    import sys
+
+    litellm = sys.modules.get("litellm")
+    if litellm is None:
+        return {}
+    found = {name: getattr(litellm, name, None) for name in _CALLBACK_LISTS}
+    utils = sys.modules.get("litellm.utils")
+    if utils is not None:
+        found["utils.callback_list"] = getattr(utils, "callback_list", None)
+    return {name: value for name, value in found.items() if isinstance(value, list)}

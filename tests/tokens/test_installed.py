@@ -39,13 +39,18 @@ def accelerated() -> int:
     return int(litellm_accel.metrics()["tokens"]["accelerated"])
 
 
+COUNTER_MODULES = {"litellm.utils", "litellm.litellm_core_utils.token_counter"}
+
+
 def token_counter_bindings() -> dict[str, Any]:
     """Every litellm module attribute named token_counter, by module (the objects themselves)."""
     bindings = {}
     for name, module in list(sys.modules.items()):
         if module is not None and (name == "litellm" or name.startswith("litellm.")):
             value = getattr(module, "__dict__", {}).get("token_counter")
-            if value is not None and not isinstance(value, types.ModuleType):  # not the submodules
+            # Only litellm's counting function and its wrapper (the proxy server, for one, defines an
+            # HTTP endpoint that happens to be called token_counter too); not the submodules.
+            if getattr(value, "__module__", None) in COUNTER_MODULES:
                 bindings[name] = value
     return bindings
 

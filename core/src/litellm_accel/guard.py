@@ -236,17 +236,29 @@ class Guard:
             delegated = True
         except Exception as exc:
             accel_exc = exc
-        if delegated:
-            m.delegated += 1
-        else:
-            m.latency.record(time.perf_counter_ns() - t1)
-            if not _same_outcome(compare, (accel_value, accel_exc), (stock_value, stock_exc)):
-                if accel_exc is not None and stock_exc is None:
-                    self._error(accel_exc)
-                self._mismatch((accel_value, accel_exc), (stock_value, stock_exc))
+        self._judge_shadow(compare, delegated, t1, (accel_value, accel_exc), (stock_value, stock_exc))
         if stock_exc is not None:
             raise stock_exc
         return stock_value  # type: ignore[no-any-return]
+
+    def _judge_shadow(
+        self,
+        compare: CompareFn,
+        delegated: bool,
+        accel_started_ns: int,
+        accel: tuple[Any, BaseException | None],
+        stock: tuple[Any, BaseException | None],
+    ) -> None:
+        """Record a shadow run's accelerated timing and any difference from stock's outcome."""
+        m = self.metrics
+        if delegated:
+            m.delegated += 1
+            return
+        m.latency.record(time.perf_counter_ns() - accel_started_ns)
+        if not _same_outcome(compare, accel, stock):
+            if accel[1] is not None and stock[1] is None:
+                self._error(accel[1])
+            self._mismatch(accel, stock)
 
     # -- async -------------------------------------------------------------------------------------
     def wrap_async(
@@ -321,14 +333,7 @@ class Guard:
                 delegated = True
             except Exception as exc:
                 accel_exc = exc
-            if delegated:
-                m.delegated += 1
-            else:
-                m.latency.record(time.perf_counter_ns() - t1)
-                if not _same_outcome(compare, (accel_value, accel_exc), (stock_value, stock_exc)):
-                    if accel_exc is not None and stock_exc is None:
-                        self._error(accel_exc)
-                    self._mismatch((accel_value, accel_exc), (stock_value, stock_exc))
+            self._judge_shadow(compare, delegated, t1, (accel_value, accel_exc), (stock_value, stock_exc))
             if stock_exc is not None:
                 raise stock_exc
             return stock_value  # type: ignore[no-any-return]
