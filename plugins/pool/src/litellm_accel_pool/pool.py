@@ -38,6 +38,7 @@ from litellm_accel_pool.endpoint import AsyncEndpointPool, SyncEndpointPool
 from litellm_accel_pool.errors import PoolClosedError
 from litellm_accel_pool.options import PoolOptions, parse_options
 from litellm_accel_pool.stats import PoolMetrics
+from litellm_accel_pool.tls import http2_verify
 
 logger = logging.getLogger("litellm_accel.pool")
 
@@ -173,6 +174,9 @@ class BuiltinConnectionPool:
 
     # ------------------------------------------------------------------------------------ clients
     def _profile(self, verify: Any, cert: Any) -> TlsProfile:
+        if self.options.http2:
+            # httpcore writes ALPN into the context: never into litellm's shared HTTP/1.1 one
+            verify = http2_verify(verify)
         verify_key = ("ctx", id(verify)) if isinstance(verify, ssl.SSLContext) else ("verify", verify)
         cert_key = tuple(cert) if isinstance(cert, (list, tuple)) else cert
         key = (verify_key, cert_key)
