@@ -309,3 +309,59 @@ def test_histogram_percentiles_are_close() -> None:
         approx = hist.percentile(q)
         assert approx is not None and abs(approx - true) / true < 0.2
     assert Histogram().percentile(50) is None
+
+
+class Denied(Exception):
+    """An exception that is an implementation's answer (like a rate limiter's RateLimitError)."""
+
+
+def test_guard_answers_pass_through_as_accelerated_results() -> None:
+    guard = make_guard(max_errors=1)
+    stock_calls = []
+
+    def deny(text: str) -> int:
+        raise Denied(text)
+
+    def stock(text: str) -> int:
+        stock_calls.append(text)
+        return len(text)
+
+    fn = guard.wrap(deny, stock, answers=(Denied,))
+    for _ in range(3):
+        with pytest.raises(Denied, match="no"):
+            fn("no")
+    m = guard.metrics
+    assert stock_calls == [] and m.accelerated == 3 and m.errors == 0 and m.fallbacks == 0
+    assert guard.breaker.state == CLOSED and m.latency.count == 3
+    # without `answers` the same exception is an implementation error answered by stock
+    assert guard.wrap(deny, stock)("no") == 2 and m.errors == 1 and stock_calls == ["no"]
+
+
+def test_guard_answers_in_shadow_mode_compare_by_type() -> None:
+    guard = make_guard("shadow")
+
+    def deny(text: str) -> int:
+        raise Denied(text)
+
+    with pytest.raises(Denied):
+        guard.wrap(deny, deny, answers=(Denied,))("x")
+    assert guard.metrics.shadow_mismatches == 0
+    assert guard.wrap(deny, stock_len, answers=(Denied,))("abc") == 3  # stock admits, accelerated denies
+    assert guard.metrics.shadow_mismatches == 1 and guard.metrics.errors == 0
+
+
+async def test_async_guard_answers_pass_through() -> None:
+    guard = make_guard()
+
+    async def deny(x: int) -> int:
+        raise Denied(str(x))
+
+    async def stock(x: int) -> int:
+        raise AssertionError("stock must not answer")
+
+    with pytest.raises(Denied):
+        await guard.wrap_async(deny, stock, answers=(Denied,))(1)
+    guard.flag.set("canary", 100)  # slow path
+    with pytest.raises(Denied):
+        await guard.wrap_async(deny, stock, answers=(Denied,))(2)
+    assert guard.metrics.accelerated == 2 and guard.metrics.errors == 0

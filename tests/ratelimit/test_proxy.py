@@ -5,6 +5,7 @@ corpus, and releases slots / reconciles tokens through litellm's real success an
 from __future__ import annotations
 
 import asyncio
+import math
 import random
 from typing import Any
 
@@ -55,8 +56,14 @@ async def test_denial_is_litellms_own_429_with_the_same_headers() -> None:
     assert our_error.status_code == stock_error.status_code == 429
     assert our_error.headers.keys() == stock_error.headers.keys()
     assert our_error.headers["rate_limit_type"] == stock_error.headers["rate_limit_type"] == "requests"
-    assert 1 <= int(our_error.headers["retry-after"]) <= int(stock_error.headers["retry-after"])
+    # At the instant the window filled both say the whole window (60 s) ...
+    assert int(our_error.headers["retry-after"]) == int(stock_error.headers["retry-after"]) == 60
     assert "api_key: k" in str(our_error.detail)
+    # ... later, ours is the real remaining wait (rounded up) where stock still says the whole window.
+    t[0] += 17.5
+    with pytest.raises(HTTPException) as later:
+        await ours.async_pre_call_hook(auth, None, {"model": "gpt-4o"}, "acompletion")
+    assert int(later.value.headers["retry-after"]) == math.ceil(60 - 17.5)
 
 
 async def test_same_decisions_as_stock_proxy_limiter_for_one_limited_scope() -> None:

@@ -152,6 +152,8 @@ async def test_redis_stopped_mid_run_applies_policy_then_recovers(
     try:
         redis_server.stop()
         # Wave 1: requests in flight when Redis dies each see the failure (in parallel, bounded).
+        # How many of the 20 reach the dead Redis before the first failure opens the breaker depends
+        # on scheduling, so only the range is fixed; wave 2 below pins the breaker exactly.
         wave1 = await asyncio.wait_for(asyncio.gather(*(limiter.acquire(scope) for _ in range(20))), timeout=5)
         failures = _counter(limiter, "redis_failures")
         assert 1 <= failures <= 20

@@ -145,8 +145,14 @@ class Guard:
         *,
         key: KeyFn | None = None,
         compare: CompareFn | None = None,
+        answers: tuple[type[BaseException], ...] = (),
     ) -> Callable[..., T]:
-        """Return a function with ``stock``'s signature that serves calls through the guard."""
+        """Return a function with ``stock``'s signature that serves calls through the guard.
+
+        ``answers``: exception types that are the implementation's *answer*, not a failure (a rate
+        limiter's ``RateLimitError``): they reach the caller as the accelerated result, count as
+        accelerated and, in shadow mode, match a stock exception of the same type.
+        """
         guard = self
         metrics = self.metrics
         record = metrics.latency.record
@@ -163,6 +169,10 @@ class Guard:
                 except UseStock:
                     metrics.delegated += 1
                     return stock(*args, **kwargs)
+                except answers:
+                    record(clock() - t0)
+                    metrics.accelerated += 1
+                    raise
                 except Exception as exc:
                     guard._error(exc)
                     metrics.fallbacks += 1
@@ -170,7 +180,7 @@ class Guard:
                 record(clock() - t0)
                 metrics.accelerated += 1
                 return result
-            return guard._slow(accel, stock, key, cmp, args, kwargs)
+            return guard._slow(accel, stock, key, cmp, answers, args, kwargs)
 
         guarded.__litellm_accel_guard__ = self  # type: ignore[attr-defined]
         return guarded
@@ -181,6 +191,7 @@ class Guard:
         stock: Callable[..., T],
         key_fn: KeyFn | None,
         compare: CompareFn,
+        answers: tuple[type[BaseException], ...],
         args: tuple[Any, ...],
         kwargs: dict[str, Any],
     ) -> T:
@@ -191,7 +202,7 @@ class Guard:
             m.stock += 1
             return stock(*args, **kwargs)
         if route == SHADOW:
-            return self._shadow(accel, stock, compare, args, kwargs)
+            return self._shadow(accel, stock, compare, answers, args, kwargs)
         t0 = time.perf_counter_ns()
         try:
             result = accel(*args, **kwargs)
@@ -199,6 +210,11 @@ class Guard:
             m.delegated += 1
             self.breaker.record_success()
             return stock(*args, **kwargs)
+        except answers:
+            m.latency.record(time.perf_counter_ns() - t0)
+            m.accelerated += 1
+            self.breaker.record_success()
+            raise
         except Exception as exc:
             self._error(exc)
             m.fallbacks += 1
@@ -213,6 +229,7 @@ class Guard:
         accel: Callable[..., T],
         stock: Callable[..., T],
         compare: CompareFn,
+        answers: tuple[type[BaseException], ...],
         args: tuple[Any, ...],
         kwargs: dict[str, Any],
     ) -> T:
@@ -236,7 +253,7 @@ class Guard:
             delegated = True
         except Exception as exc:
             accel_exc = exc
-        self._judge_shadow(compare, delegated, t1, (accel_value, accel_exc), (stock_value, stock_exc))
+        self._judge_shadow(compare, answers, delegated, t1, (accel_value, accel_exc), (stock_value, stock_exc))
         if stock_exc is not None:
             raise stock_exc
         return stock_value  # type: ignore[no-any-return]
@@ -244,6 +261,7 @@ class Guard:
     def _judge_shadow(
         self,
         compare: CompareFn,
+        answers: tuple[type[BaseException], ...],
         delegated: bool,
         accel_started_ns: int,
         accel: tuple[Any, BaseException | None],
@@ -256,7 +274,7 @@ class Guard:
             return
         m.latency.record(time.perf_counter_ns() - accel_started_ns)
         if not _same_outcome(compare, accel, stock):
-            if accel[1] is not None and stock[1] is None:
+            if accel[1] is not None and stock[1] is None and not isinstance(accel[1], answers):
                 self._error(accel[1])
             self._mismatch(accel, stock)
 
@@ -268,6 +286,7 @@ class Guard:
         *,
         key: KeyFn | None = None,
         compare: CompareFn | None = None,
+        answers: tuple[type[BaseException], ...] = (),
     ) -> Callable[..., Awaitable[T]]:
         """Like :meth:`wrap` for coroutine functions. Cancellation is never swallowed."""
         guard = self
@@ -286,6 +305,10 @@ class Guard:
                 except UseStock:
                     metrics.delegated += 1
                     return await stock(*args, **kwargs)
+                except answers:
+                    record(clock() - t0)
+                    metrics.accelerated += 1
+                    raise
                 except Exception as exc:
                     guard._error(exc)
                     metrics.fallbacks += 1
@@ -293,7 +316,7 @@ class Guard:
                 record(clock() - t0)
                 metrics.accelerated += 1
                 return result
-            return await guard._aslow(accel, stock, key, cmp, args, kwargs)
+            return await guard._aslow(accel, stock, key, cmp, answers, args, kwargs)
 
         guarded.__litellm_accel_guard__ = self  # type: ignore[attr-defined]
         return guarded
@@ -304,6 +327,7 @@ class Guard:
         stock: Callable[..., Awaitable[T]],
         key_fn: KeyFn | None,
         compare: CompareFn,
+        answers: tuple[type[BaseException], ...],
         args: tuple[Any, ...],
         kwargs: dict[str, Any],
     ) -> T:
@@ -333,7 +357,7 @@ class Guard:
                 delegated = True
             except Exception as exc:
                 accel_exc = exc
-            self._judge_shadow(compare, delegated, t1, (accel_value, accel_exc), (stock_value, stock_exc))
+            self._judge_shadow(compare, answers, delegated, t1, (accel_value, accel_exc), (stock_value, stock_exc))
             if stock_exc is not None:
                 raise stock_exc
             return stock_value  # type: ignore[no-any-return]
@@ -344,6 +368,11 @@ class Guard:
             m.delegated += 1
             self.breaker.record_success()
             return await stock(*args, **kwargs)
+        except answers:
+            m.latency.record(time.perf_counter_ns() - t0)
+            m.accelerated += 1
+            self.breaker.record_success()
+            raise
         except Exception as exc:
             self._error(exc)
             m.fallbacks += 1

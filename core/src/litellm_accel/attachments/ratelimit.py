@@ -5,13 +5,12 @@ litellm builds a ``ModelRateLimitingCheck`` (a ``CustomLogger``) for
 ``async_pre_call_check`` / ``pre_call_check`` on the picked deployment and its
 ``async_filter_deployments`` on the candidates. Those methods are replaced on the class (so routers
 built before and after ``install()`` are both reached) with guarded versions whose accelerated side
-comes from ``implementation.router_integration()`` (its ``*_pre_call_verdict`` methods when present:
-they return the denial instead of raising it). The integration's usage recording runs after
+comes from ``implementation.router_integration()``. The integration's usage recording runs after
 stock's ``async_log_success_event`` / ``log_success_event``, which keep running unchanged.
 
-A limit decision is an exception (``litellm.RateLimitError``), which the guard would take for an
-implementation error; both sides are therefore wrapped to *return* a denial, and the patched method
-raises it after the guard. The proxy hook is not attached here: it is a ``CustomLogger`` the user lists
+A limit decision is an exception (``litellm.RateLimitError``); the guard is told it is the
+implementation's answer (``answers=``), so it reaches the caller unchanged and is never counted as an
+implementation error. The proxy hook is not attached here: it is a ``CustomLogger`` the user lists
 in the proxy's ``callbacks:`` (see docs/ratelimit.md).
 """
 
@@ -21,7 +20,6 @@ import functools
 import importlib
 import inspect
 import logging
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from litellm_accel.attachments.base import Attachment
@@ -40,48 +38,12 @@ EXPECTED = {
 }
 
 
-class _Denied:
-    """A rate-limit exception carried through the guard as a value."""
-
-    __slots__ = ("error",)
-
-    def __init__(self, error: BaseException) -> None:
-        self.error = error
-
-
-def _denied(value: Any) -> bool:
-    return isinstance(value, (_Denied, BaseException))
-
-
 def _same_verdict(a: Any, b: Any) -> bool:
-    """Shadow-mode comparison: both denied, or both admitted (filters: the same deployments)."""
-    if _denied(a) or _denied(b):
-        return _denied(a) and _denied(b)
+    """Shadow-mode comparison of two admissions (denials are exceptions, compared by type by the
+    guard): filters must keep the same deployments; a pre-call check admits either way."""
     if isinstance(a, list) and isinstance(b, list):
         return [id(x) for x in a] == [id(x) for x in b]
     return True
-
-
-def _returning_denial_async(
-    fn: Callable[..., Awaitable[Any]], error_type: type[BaseException]
-) -> Callable[..., Awaitable[Any]]:
-    async def call(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return await fn(*args, **kwargs)
-        except error_type as exc:
-            return _Denied(exc)
-
-    return call
-
-
-def _returning_denial(fn: Callable[..., Any], error_type: type[BaseException]) -> Callable[..., Any]:
-    def call(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except error_type as exc:
-            return _Denied(exc)
-
-    return call
 
 
 class RateLimitAttachment(Attachment):
@@ -120,67 +82,25 @@ class RateLimitAttachment(Attachment):
         cls = self._check_class()
         rate_error = litellm.RateLimitError
 
-        # A verdict (the deployment, or the exception to raise) when the integration offers one:
-        # one coroutine less on the accelerated path than wrapping its raising method.
-        accel_async = getattr(integration, "async_pre_call_verdict", None)
-        if accel_async is None:
-            accel_async = _returning_denial_async(integration.async_pre_call_check, rate_error)
-        accel_sync = getattr(integration, "pre_call_verdict", None)
-        if accel_sync is None:
-            accel_sync = _returning_denial(integration.pre_call_check, rate_error)
-
-        stock_async = cls.__dict__["async_pre_call_check"]
-        guarded_async = guard.wrap_async(
-            accel_async,
-            _returning_denial_async(stock_async, rate_error),
+        # A denial is litellm's RateLimitError: the guard passes it through as the implementation's
+        # answer (``answers=``), so it is neither an error nor a reason to ask stock again.
+        answers = (rate_error,)
+        async_pre_call_check = guard.wrap_async(
+            integration.async_pre_call_check,
+            cls.__dict__["async_pre_call_check"],
             compare=_same_verdict,
+            answers=answers,
         )
-
-        @functools.wraps(stock_async)
-        async def async_pre_call_check(self: Any, deployment: dict, parent_otel_span: Any = None) -> Any:
-            result = await guarded_async(self, deployment, parent_otel_span)
-            if isinstance(result, _Denied):
-                raise result.error
-            if isinstance(result, BaseException):
-                raise result
-            return result
-
-        stock_sync = cls.__dict__["pre_call_check"]
-        guarded_sync = guard.wrap(
-            accel_sync,
-            _returning_denial(stock_sync, rate_error),
+        pre_call_check = guard.wrap(
+            integration.pre_call_check, cls.__dict__["pre_call_check"], compare=_same_verdict, answers=answers
+        )
+        # Inherited from CustomLogger (returns its input): wrapped with the same signature.
+        async_filter_deployments = guard.wrap_async(
+            integration.async_filter_deployments,
+            cls.async_filter_deployments,
             compare=_same_verdict,
+            answers=answers,
         )
-
-        @functools.wraps(stock_sync)
-        def pre_call_check(self: Any, deployment: dict) -> Any:
-            result = guarded_sync(self, deployment)
-            if isinstance(result, _Denied):
-                raise result.error
-            if isinstance(result, BaseException):
-                raise result
-            return result
-
-        stock_filter = cls.async_filter_deployments  # inherited from CustomLogger: returns its input
-        guarded_filter = guard.wrap_async(
-            _returning_denial_async(integration.async_filter_deployments, rate_error),
-            _returning_denial_async(stock_filter, rate_error),
-            compare=_same_verdict,
-        )
-
-        @functools.wraps(stock_filter)
-        async def async_filter_deployments(
-            self: Any,
-            model: str,
-            healthy_deployments: list,
-            messages: Any = None,
-            request_kwargs: dict | None = None,
-            parent_otel_span: Any = None,
-        ) -> Any:
-            result = await guarded_filter(self, model, healthy_deployments, messages, request_kwargs, parent_otel_span)
-            if isinstance(result, _Denied):
-                raise result.error
-            return result
 
         stock_success = cls.__dict__["async_log_success_event"]
 

@@ -141,9 +141,9 @@ class RouterLimits:
             self._entries_cache[scope] = found
         return found
 
-    async def async_pre_call_verdict(self, _check: Any, deployment: dict, parent_otel_span: Any = None) -> Any:
-        """The deployment when admitted, else the ``litellm.RateLimitError`` to raise (returned, not
-        raised, so the host's guard does not take a denial for an implementation error)."""
+    async def async_pre_call_check(self, _check: Any, deployment: dict, parent_otel_span: Any = None) -> dict | None:
+        """``ModelRateLimitingCheck.async_pre_call_check``: the deployment when admitted, else raises
+        ``litellm.RateLimitError`` (the host's guard passes it through as this check's answer)."""
         scope = self.scope_for(deployment)
         if scope is None:
             return deployment
@@ -154,32 +154,18 @@ class RouterLimits:
         else:
             outcome = await limiter.decide_entries(entries)
         if not outcome.allowed:
-            return self.error(deployment, scope, outcome.metric, outcome.retry_after, outcome.remaining)
+            raise self.error(deployment, scope, outcome.metric, outcome.retry_after, outcome.remaining)
         return deployment
 
-    def pre_call_verdict(self, _check: Any, deployment: dict) -> Any:
-        """Sync :meth:`async_pre_call_verdict`."""
+    def pre_call_check(self, _check: Any, deployment: dict) -> dict | None:
+        """Sync :meth:`async_pre_call_check`."""
         scope = self.scope_for(deployment)
         if scope is None:
             return deployment
         outcome = self.limiter.decide_entries_sync(self._entries(scope))
         if not outcome.allowed:
-            return self.error(deployment, scope, outcome.metric, outcome.retry_after, outcome.remaining)
+            raise self.error(deployment, scope, outcome.metric, outcome.retry_after, outcome.remaining)
         return deployment
-
-    async def async_pre_call_check(self, _check: Any, deployment: dict, parent_otel_span: Any = None) -> dict | None:
-        """``ModelRateLimitingCheck.async_pre_call_check``: raises ``litellm.RateLimitError`` when denied."""
-        verdict = await self.async_pre_call_verdict(_check, deployment, parent_otel_span)
-        if isinstance(verdict, BaseException):
-            raise verdict
-        return verdict
-
-    def pre_call_check(self, _check: Any, deployment: dict) -> dict | None:
-        """``ModelRateLimitingCheck.pre_call_check``: raises ``litellm.RateLimitError`` when denied."""
-        verdict = self.pre_call_verdict(_check, deployment)
-        if isinstance(verdict, BaseException):
-            raise verdict
-        return verdict
 
     async def async_filter_deployments(
         self,
