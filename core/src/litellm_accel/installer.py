@@ -195,17 +195,13 @@ def _attach_feature(
         implementation = choice.cls(context)
         guard = Guard(feature, choice.name, flag, metrics, fs.error_budget)
         attachment.attach(implementation, guard, patcher)
-    except ConfigError:
-        patcher.restore()
-        if guard is not None:
-            guard.close()
-        _close_quietly(feature, implementation)
-        raise
     except Exception as exc:
         patcher.restore()
         if guard is not None:
             guard.close()
         _close_quietly(feature, implementation)
+        if isinstance(exc, ConfigError):  # a user mistake: install() reports it, nothing stays attached
+            raise
         status.status, status.reason = SKIPPED, f"{type(exc).__name__}: {exc}"
         logger.warning("litellm-accel %s skipped: implementation failed to start: %s", feature, status.reason)
         return status, None

@@ -38,9 +38,6 @@ INNER_MODULE = "litellm.litellm_core_utils.token_counter"
 WRAPPER_MODULE = "litellm.utils"
 LAZY_IMPORTS_MODULE = "litellm._lazy_imports"
 ATTRIBUTE = "token_counter"
-#: Modules whose ``token_counter`` attribute is stock's function (re-exports included). Kept for
-#: callers of earlier host releases; the attachment patches every litellm module holding it.
-TARGET_MODULES = (INNER_MODULE, "litellm", WRAPPER_MODULE)
 EXPECTED_PARAMETERS = (
     "model",
     "custom_tokenizer",
