@@ -29,6 +29,7 @@ from __future__ import annotations
 import functools
 import importlib
 import inspect
+import logging
 from typing import Any
 
 from litellm_accel.attachments.base import Attachment
@@ -37,7 +38,28 @@ from litellm_accel.patching import Patcher
 
 CORE_MODULE = "litellm.router_rust.core"
 COOLDOWN_MODULE = "litellm.redis.stores.router_cooldowns"
+logger = logging.getLogger("litellm_accel.routing")
+
 PRECALL_MODULE = "litellm.router_rust.steps.precall"
+#: Selector methods through which the stateful strategies read their state for a pick, with their
+#: leading parameters: with shared state on, their input is merged with the other instances' state.
+SHARED_STATE_READS = {
+    ("litellm.router_strategy.least_busy", "LeastBusyLoggingHandler", "_this_workers_counts"): ("self", "keys"),
+    (
+        "litellm.router_strategy.lowest_tpm_rpm_v2",
+        "LowestTPMLoggingHandler_v2",
+        "_common_checks_available_deployment",
+    ): ("self", "model_group", "healthy_deployments", "tpm_keys", "tpm_values", "rpm_keys", "rpm_values"),
+    ("litellm.router_strategy.lowest_latency", "LowestLatencyLoggingHandler", "_get_available_deployments"): (
+        "self",
+        "model_group",
+        "healthy_deployments",
+        "messages",
+        "input",
+        "request_kwargs",
+        "request_count_dict",
+    ),
+}
 #: RustCore members patched, with the leading parameters stock must still have.
 PICK_SIGNATURES = {
     "get_available_deployment": ("self", "model", "messages", "input", "specific_deployment", "request_kwargs"),
@@ -94,6 +116,21 @@ class RoutingAttachment(Attachment):
                 problems.append(f"RouterCooldownStore.{name} not found")
         return problems
 
+    @staticmethod
+    def shared_state_problems() -> list[str]:
+        """Missing or changed selector methods that shared routing state wraps."""
+        problems = []
+        for (module, cls, name), expected in SHARED_STATE_READS.items():
+            try:
+                member = getattr(importlib.import_module(module), cls).__dict__[name]
+            except (ImportError, AttributeError, KeyError):
+                problems.append(f"{cls}.{name} not found")
+                continue
+            params = tuple(inspect.signature(member).parameters)
+            if params[: len(expected)] != expected:
+                problems.append(f"{cls}.{name} signature changed: {list(params)}")
+        return problems
+
     def attach(self, implementation: Any, guard: Guard, patcher: Patcher) -> None:
         rust_core = importlib.import_module(CORE_MODULE).RustCore
         store_cls = importlib.import_module(COOLDOWN_MODULE).RouterCooldownStore
@@ -115,11 +152,95 @@ class RoutingAttachment(Attachment):
             # core's walk asks the host for them on every call): memoized, compared by equality.
             precall = importlib.import_module(PRECALL_MODULE)
             patcher.set(precall, "_max_input_tokens", guard.wrap(windows, precall._max_input_tokens))
+        shared = getattr(implementation, "shared_state", None)
+        if shared is not None:
+            missing = self.shared_state_problems()
+            if missing:
+                logger.warning("litellm-accel routing: shared state not attached: %s", "; ".join(missing))
+                shared.close()
+            else:
+                self._share_state(shared, guard, patcher)
         count = getattr(implementation, "pre_call_count_async", None)
         if count is not None:
             # The async pre-call prompt count: small prompts counted inline instead of on a thread.
             facts_cls = importlib.import_module(PRECALL_MODULE).PreCallFacts
             patcher.set(facts_cls, "_count_async", guard.wrap_async(count, facts_cls.__dict__["_count_async"]))
+
+    @staticmethod
+    def _share_state(shared: Any, guard: Guard, patcher: Patcher) -> None:
+        """The selectors' state reads for a pick, merged in memory with what the other instances published
+        (stock's own read runs first; nothing here touches Redis). Used by accelerated picks and by the
+        picks inside ``completion``/``acompletion`` alike, while the feature flag is ``on`` and the error
+        budget is not exhausted. A merge that fails counts as an error and stock's local input is used.
+        Not part of the pick metrics: these run inside picks already counted."""
+
+        def stock_of(key: tuple[str, str, str]) -> tuple[Any, Any]:
+            cls = getattr(importlib.import_module(key[0]), key[1])
+            return cls, cls.__dict__[key[2]]
+
+        def merged(merge: Any, local: Any, *args: Any) -> Any:
+            if not guard.fast:
+                return local
+            try:
+                return merge(*args, local)
+            except Exception as exc:
+                guard._error(exc)
+                guard.metrics.fallbacks += 1
+                return local
+
+        counts_key, usage_key, latency_key = SHARED_STATE_READS
+        least_busy, stock_counts = stock_of(counts_key)
+        usage_v2, stock_checks = stock_of(usage_key)
+        latency, stock_latency = stock_of(latency_key)
+
+        @functools.wraps(stock_counts)
+        def counts(selector: Any, keys: Any) -> Any:
+            local = stock_counts(selector, keys)
+            return merged(shared.merge_counts, local, selector.router_cache, keys)
+
+        @functools.wraps(stock_checks)
+        def checks(
+            selector: Any,
+            model_group: str,
+            healthy_deployments: list[Any],
+            tpm_keys: list[str],
+            tpm_values: Any,
+            rpm_keys: list[str],
+            rpm_values: Any,
+            messages: Any = None,
+            input: Any = None,
+        ) -> Any:
+            cache = selector.router_cache
+            return stock_checks(
+                selector,
+                model_group,
+                healthy_deployments,
+                tpm_keys,
+                merged(shared.merge_usage, tpm_values, cache, tpm_keys),
+                rpm_keys,
+                merged(shared.merge_usage, rpm_values, cache, rpm_keys),
+                messages=messages,
+                input=input,
+            )
+
+        @functools.wraps(stock_latency)
+        def lowest_latency(
+            selector: Any,
+            model_group: str,
+            healthy_deployments: list[Any],
+            messages: Any = None,
+            input: Any = None,
+            request_kwargs: Any = None,
+            request_count_dict: Any = None,
+        ) -> Any:
+            latency_map = merged(shared.merge_latency, request_count_dict, selector.router_cache, f"{model_group}_map")
+            return stock_latency(
+                selector, model_group, healthy_deployments, messages, input, request_kwargs, latency_map
+            )
+
+        patcher.set(least_busy, counts_key[2], counts)
+        patcher.set(usage_v2, usage_key[2], checks)
+        patcher.set(latency, latency_key[2], lowest_latency)
 
     @staticmethod
     def _observe_cooldowns(store_cls: Any, watch: Any, patcher: Patcher) -> None:

@@ -26,6 +26,7 @@ from litellm_accel.contracts import ImplementationContext, UseStock
 from litellm_accel_routing.cooldowns import CooldownWatch
 from litellm_accel_routing.options import RoutingOptions
 from litellm_accel_routing.requests import message_chars, request_reason
+from litellm_accel_routing.shared_state import SharedRoutingState
 from litellm_accel_routing.tables import GroupTable, RouterView, Unsupported, view_key
 
 logger = logging.getLogger("litellm_accel.routing")
@@ -53,6 +54,34 @@ class BuiltinRouting:
         )
         self._lock = threading.Lock()
         self._import_litellm()
+        self.shared_state = self._shared_state(context)
+
+    def _shared_state(self, context: ImplementationContext) -> SharedRoutingState | None:
+        """With ``redis_url`` set (and ``shared_state = "auto"``), the stateful strategies' state of routers
+        without their own Redis is shared between instances (see :mod:`.shared_state`)."""
+        redis_url = context.accel_settings.redis_url
+        if not redis_url or self.options.shared_state == "off":
+            return None
+        try:
+            import redis  # noqa: F401  (the optional dependency)
+        except ImportError:
+            from litellm_accel.errors import ConfigError
+
+            raise ConfigError(
+                "routing shares state through redis_url but the redis package is not installed: "
+                'pip install "litellm-accel-routing[redis]", or set routing.options.shared_state = "off"'
+            ) from None
+        from litellm_accel_routing.shared_state import SharedRoutingState
+
+        opts = self.options
+        return SharedRoutingState(
+            redis_url,
+            prefix=opts.shared_state_prefix,
+            flush_seconds=opts.shared_state_flush_seconds,
+            ttl_seconds=opts.shared_state_ttl_seconds,
+            timeout_seconds=opts.shared_state_timeout_ms / 1000,
+            metrics=self.metrics,
+        )
 
     def _import_litellm(self) -> None:
         # Heavy imports at construction (install time), never on the pick path.
@@ -223,6 +252,8 @@ class BuiltinRouting:
 
     def close(self) -> None:
         self.invalidate()
+        if self.shared_state is not None:
+            self.shared_state.close()
 
     # -- eligibility --------------------------------------------------------------------------------
     def view(self, core: Any) -> RouterView:
