@@ -12,6 +12,12 @@ per strategy at 10 and 100 deployments (1,000 for simple-shuffle); the sync pick
 ``enable_pre_call_checks=True`` at 10 deployments; and ``Router.acompletion(mock_response=...)`` with
 usage-based-routing-v2 and pre-call checks at 10 deployments (requests per second in ``note``).
 Stock rounds run with the routing flag ``off`` (see :func:`interleaved`).
+
+With ``--redis-url``, also shared state across instances for least-busy, latency-based and
+usage-based-v2 at 10 and 100 deployments: stock is a router with its own Redis (``redis_host``/
+``redis_port``: stock's sharing, a Redis read per pick), accelerated is a router without one, with the
+litellm-accel ``redis_url`` (shared through the background exchange, merged in memory on the pick), with
+another participant's state for every deployment already in the snapshot.
 """
 
 from __future__ import annotations
@@ -224,13 +230,91 @@ def _acompletion_row(router_cls: Any, quick: bool, rounds: int) -> dict[str, Any
     )
 
 
+def shared_state_rows(redis_url: str, quick: bool = False) -> list[dict[str, Any]]:
+    """Picks with state shared across instances: stock's router-owned Redis vs the accelerated exchange."""
+    from datetime import datetime, timezone
+    from urllib.parse import urlparse
+
+    from litellm import Router
+
+    import litellm_accel
+    from litellm_accel.settings import AccelSettings
+
+    parsed = urlparse(redis_url)
+    rounds = 5 if quick else 11
+    rows: list[dict[str, Any]] = []
+    settings = AccelSettings(
+        redis_url=redis_url,
+        routing={"options": {"shared_state_flush_seconds": 0.2, "shared_state_ttl_seconds": 30}},
+        tokens={"enabled": False},
+        pool={"enabled": False},
+        ratelimit={"enabled": False},
+    )
+    implementation = litellm_accel.install(settings) and litellm_accel.get_implementation("routing")
+    try:
+        for strategy in ("least-busy", "latency-based-routing", "usage-based-routing-v2"):
+            for n in (10, 100):
+                calls = max(20, (1000 if quick else 3000) // n)
+                stock = Router(
+                    model_list=model_list(n, strategy),
+                    routing_strategy=strategy,
+                    redis_host=parsed.hostname,
+                    redis_port=parsed.port or 6379,
+                )
+                accel = Router(model_list=model_list(n, strategy), routing_strategy=strategy)
+                peer = Router(model_list=model_list(n, strategy), routing_strategy=strategy)
+                minute = datetime.now(timezone.utc).strftime("%H-%M")
+                cache = peer._core._cache
+                for i in range(n):
+                    cache.set_cache(f"g_request_count:d{i}", i % 3, local_only=True)
+                    cache.set_cache(f"d{i}:openai/gpt-4o:tpm:{minute}", 100 * i, local_only=True, ttl=120)
+                cache.set_cache("g_map", {f"d{i}": {"latency_normalized": [0.1 + 0.01 * i] * 5} for i in range(n)})
+                accel.get_available_deployment("g")
+                peer.get_available_deployment("g")
+                deadline = time.monotonic() + 10
+                participant = implementation.shared_state.participant(accel._core._cache)
+                while participant.snapshot.participants < 1 and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                for kind in ("sync", "async"):
+                    if kind == "sync":
+                        s, a = interleaved(
+                            lambda r=stock, c=calls: _time_sync(lambda: r.get_available_deployment("g"), c),
+                            lambda r=accel, c=calls: _time_sync(lambda: r.get_available_deployment("g"), c),
+                            rounds,
+                        )
+                    else:
+                        s, a = interleaved(
+                            lambda r=stock, c=calls: _time_async(lambda: r.select("g", {}), c),
+                            lambda r=accel, c=calls: _time_async(lambda: r.select("g", {}), c),
+                            rounds,
+                        )
+                    rows.append(
+                        _row(
+                            f"{kind} pick {strategy} N={n}, shared state",
+                            s,
+                            a,
+                            note=f"stock: router redis; accel: exchange, {participant.snapshot.participants} peer(s)",
+                        )
+                    )
+                for router in (stock, accel, peer):
+                    _retire(router)
+    finally:
+        litellm_accel.uninstall()
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer rounds and calls, skip N=1000")
+    parser.add_argument("--redis-url", help="also measure shared state across instances on this Redis")
+    parser.add_argument("--only-shared", action="store_true", help="with --redis-url: only the shared-state rows")
     args = parser.parse_args()
     print("| scenario | stock (µs/call) | accelerated (µs/call) | ratio | note |")
     print("|---|---|---|---|---|")
-    for row in run(args.quick):
+    rows = [] if args.only_shared else run(args.quick)
+    if args.redis_url:
+        rows += shared_state_rows(args.redis_url, args.quick)
+    for row in rows:
         print(f"| {row['scenario']} | {row['stock_us']} | {row['accel_us']} | {row['ratio']}x | {row['note']} |")
 
 

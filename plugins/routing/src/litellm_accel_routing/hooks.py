@@ -42,9 +42,35 @@ def litellm_accel_health() -> list[Any]:
         return [HealthReport("routing: litellm", False, f"litellm {version}: " + "; ".join(problems))]
     return [
         HealthReport("routing: litellm", True, f"litellm {version}: router core attachment points present"),
-        HealthReport(
-            "routing: shared state",
-            True,
-            "in process; stateful strategies share state through the router's own redis_url, as stock",
-        ),
+        _shared_state_report(),
     ]
+
+
+def _shared_state_report() -> Any:
+    """Is shared routing state configured, and does its Redis answer?"""
+    from litellm_accel.contracts import HealthReport
+
+    component = "routing: shared state"
+    try:
+        from litellm_accel.settings import load_settings
+        from litellm_accel_routing.options import RoutingOptions
+
+        settings = load_settings()
+        options = RoutingOptions.model_validate(dict(settings.routing.options))
+    except Exception as exc:
+        return HealthReport(component, False, f"configuration: {exc}")
+    if not settings.redis_url or options.shared_state == "off":
+        return HealthReport(component, True, "off: each process routes on its own state (set redis_url to share)")
+    try:
+        import redis
+
+        client = redis.Redis.from_url(settings.redis_url, socket_timeout=options.shared_state_timeout_ms / 1000)
+        try:
+            client.ping()
+        finally:
+            client.close()
+    except Exception as exc:
+        return HealthReport(component, False, f"redis_url does not answer: {type(exc).__name__}: {exc}")
+    return HealthReport(
+        component, True, f"through Redis, published every {options.shared_state_flush_seconds:g} s"
+    )

@@ -343,7 +343,8 @@ class SharedRoutingState:
     def discover(self) -> None:
         """Register the routing cache of every stateful-strategy selector litellm has registered as a
         callback (routers built before or after install, including ones that never pick here but record
-        usage), and withdraw participants whose router is gone or retired (after ``ttl`` without a pick)."""
+        usage), and withdraw participants whose router is gone or retired: no registered selector and no
+        pick for two discoveries in a row (a retired router's leftover state must not keep counting)."""
         import litellm
 
         from litellm_accel_routing.shared_state_selectors import SELECTOR_TYPES
@@ -356,7 +357,7 @@ class SharedRoutingState:
                     live[id(cache)] = cache
         for cache in live.values():
             self.participant(cache)
-        idle_limit = max(1, math.ceil(self.ttl_seconds / self.flush_seconds))
+        idle_limit = 2
         for key, participant in list(self._participants.items()):
             cache = participant.cache_ref()
             if cache is not None and (key in live or participant.used):
