@@ -24,6 +24,7 @@ refreshed for ``ttl_seconds`` is dropped, and picks use local state only until R
 from __future__ import annotations
 
 import atexit
+import itertools
 import json
 import logging
 import math
@@ -97,17 +98,21 @@ class Snapshot:
 EMPTY = Snapshot()
 
 
+_SERIAL = itertools.count(1)
+
+
 class Participant:
     """One router's routing cache taking part in the exchange."""
 
-    __slots__ = ("__weakref__", "cache_ref", "idle", "pid", "snapshot", "used")
+    __slots__ = ("__weakref__", "cache_ref", "idle", "listed", "pid", "snapshot", "used")
 
     def __init__(self, cache: Any, instance: str) -> None:
         self.cache_ref = weakref.ref(cache)
-        self.pid = f"{instance}:{id(cache):x}"
+        self.pid = f"{instance}:{next(_SERIAL)}"  # never reused, unlike id(cache)
         self.snapshot = EMPTY
         self.used = True  # a pick merged with this participant's snapshot since the last discovery
         self.idle = 0  # discoveries in a row that found neither a registered selector nor a pick
+        self.listed = False  # one of its selectors was seen among litellm's callbacks
 
 
 def _number(value: Any) -> float | None:
@@ -343,8 +348,10 @@ class SharedRoutingState:
     def discover(self) -> None:
         """Register the routing cache of every stateful-strategy selector litellm has registered as a
         callback (routers built before or after install, including ones that never pick here but record
-        usage), and withdraw participants whose router is gone or retired: no registered selector and no
-        pick for two discoveries in a row (a retired router's leftover state must not keep counting)."""
+        usage), and withdraw participants whose router is gone or retired. litellm keeps one latency and one
+        usage-v2 selector per process among its callbacks, so a router's absence from them only means
+        "retired" when it was listed before (withdrawn after two discoveries without a pick, so leftover
+        state stops counting); an unlisted router is withdrawn after ``ttl`` without a pick."""
         import litellm
 
         from litellm_accel_routing.shared_state_selectors import SELECTOR_TYPES
@@ -357,15 +364,17 @@ class SharedRoutingState:
                     live[id(cache)] = cache
         for cache in live.values():
             self.participant(cache)
-        idle_limit = 2
+        unlisted_limit = max(2, math.ceil(self.ttl_seconds / self.flush_seconds))
         for key, participant in list(self._participants.items()):
             cache = participant.cache_ref()
+            if key in live:
+                participant.listed = True
             if cache is not None and (key in live or participant.used):
                 participant.idle = 0
             else:
                 participant.idle += 1
             participant.used = False
-            if cache is None or participant.idle >= idle_limit:
+            if cache is None or participant.idle >= (2 if participant.listed else unlisted_limit):
                 self._forget(participant)
 
     def exchange_once(self) -> None:
