@@ -123,22 +123,23 @@ def install_shared(monkeypatch: pytest.MonkeyPatch, redis_url: str, **options: A
 def test_usage_from_another_process_is_seen(
     monkeypatch: pytest.MonkeyPatch, redis_url: str, peers: Callable[..., Peer], shared: bool
 ) -> None:
-    """The peer sends 3 requests to d1 (usage-v2 records their tokens); within the staleness bound this
+    """The peer sends 10 requests to d1 (usage-v2 records their tokens); within the staleness bound this
     process's usage-v2 picks (the lowest usage) never choose d1, neither the accelerated pick nor stock's
-    pick inside ``completion``. With shared state off they still do."""
+    pick inside ``completion`` (5 of them: their own tokens on d2 stay below the peer's on d1). With
+    shared state off they still do."""
     peer = peers(redis_url, "usage-based-routing-v2")
     extra = {} if shared else {"shared_state": "off"}
     with install_shared(monkeypatch, redis_url, **extra):
         router = Router(model_list=model_list(), routing_strategy="usage-based-routing-v2")
         try:
             assert picks(router)["d1"] > 0  # nothing used yet: both deployments are picked
-            peer.do("usage 3 d1")
+            peer.do("usage 10 d1")
             seen = eventually(lambda: picks(router)["d1"] == 0, SEEN_WITHIN)
             if shared:
                 assert seen is not None, "the peer's usage never reached this process"
                 assert picks(router, 200)["d1"] == 0
                 # Stock's own pick inside completion reads the same merged usage.
-                for _ in range(10):
+                for _ in range(5):
                     response = router.completion(model="g", messages=MESSAGES, mock_response="ok")
                     assert response._hidden_params["model_id"] == "d2"
             else:

@@ -32,6 +32,9 @@ class RoutingStrategy(Protocol):
     ``compare(accelerated, stock) -> bool`` (optional) is the shadow-mode comparison: whether the
     accelerated pick is consistent with stock's pick for the same request (eligibility, not identity).
     ``cooldowns`` (optional) is notified of every cooldown litellm records (see the routing attachment).
+    ``shared_state`` (optional, ``None`` when off) merges the stateful strategies' reads with other
+    instances' state: ``merge_counts(cache, keys, local)``, ``merge_usage(cache, keys, values)`` and
+    ``merge_latency(cache, key, own)``, each returning the merged input without I/O (see docs/routing.md).
     """
 
     name: ClassVar[str]

@@ -446,8 +446,9 @@ class SharedRoutingState:
         thread = self._thread
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout=self.flush_seconds + 2 * self.timeout_seconds + 1)
-        for participant in list(self._participants.values()):
-            self._leave(participant.pid)
+        if not self._failing:  # with Redis down, the entries expire by themselves after ttl
+            for participant in list(self._participants.values()):
+                self._leave(participant.pid)
         self._participants = {}
         try:
             self._client.close()
