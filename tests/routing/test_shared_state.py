@@ -16,6 +16,8 @@ from typing import Any
 
 import pytest
 import redis
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from litellm import Router
 
 import litellm_accel
@@ -364,3 +366,62 @@ def test_own_state_and_exchange_round_trip(redis_url: str) -> None:
     finally:
         for router in routers:
             router.retire()
+
+
+# -- properties of the merges ----------------------------------------------------------------------------
+
+samples = st.lists(st.floats(min_value=0.001, max_value=100, allow_nan=False), min_size=1, max_size=5)
+minute_usage = st.fixed_dictionaries({"tpm": st.integers(0, 10_000), "rpm": st.integers(0, 100)})
+latency_entry = st.fixed_dictionaries(
+    {"latency_normalized": samples},
+    optional={"time_to_first_token_seconds": samples, "2026-11-26-10-00": minute_usage},
+)
+latency_map = st.dictionaries(st.sampled_from(["d1", "d2", "d3"]), latency_entry, max_size=3)
+
+
+@settings(max_examples=200, deadline=None)
+@given(own=latency_map, others=st.lists(latency_map, max_size=3))
+def test_merged_latency_keeps_every_sample_and_sums_usage(own: dict[str, Any], others: list[dict[str, Any]]) -> None:
+    merged = merge_latency_maps(own, others)
+    sources = [own, *others]
+    assert set(merged) == {d for source in sources for d in source}
+    for deployment_id, entry in merged.items():
+        present = [source[deployment_id] for source in sources if deployment_id in source]
+        for name in ("latency_normalized", "time_to_first_token_seconds"):
+            expected = Counter(x for e in present for x in e.get(name, ()))
+            assert Counter(entry.get(name, ())) == expected
+        for counter in ("tpm", "rpm"):
+            total = sum(e["2026-11-26-10-00"][counter] for e in present if "2026-11-26-10-00" in e)
+            assert entry.get("2026-11-26-10-00", {}).get(counter, 0) == total
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    local=st.lists(st.integers(0, 50), min_size=1, max_size=6),
+    others=st.lists(st.dictionaries(st.sampled_from([f"k{i}" for i in range(8)]), st.integers(1, 50)), max_size=3),
+)
+def test_merged_counts_are_local_plus_every_other_instance(local: list[int], others: list[dict[str, int]]) -> None:
+    """What other participants publish (in the exchange script's reply format) is summed and added to this
+    router's own count key by key; with no other participant the counts are unchanged."""
+    from litellm_accel_routing.shared_state import SharedRoutingState
+
+    keys = [f"k{i}" for i in range(len(local))]
+    state = SharedRoutingState.__new__(SharedRoutingState)  # the merge needs only a snapshot, no Redis
+    reply: list[Any] = []
+    for index, counts in enumerate(others):
+        fields = [x for key, value in counts.items() for x in (f"c:{key}", str(value))]
+        reply += [f"peer{index}", fields]
+
+    class Cache:
+        redis_cache = None
+        in_memory_cache = None
+
+    cache = Cache()
+
+    class Found:
+        snapshot = parse_exchange(reply)
+
+    state.ttl_seconds = 10
+    state.participant = lambda _cache: Found  # type: ignore[method-assign]
+    merged = state.merge_counts(cache, keys, tuple(local))
+    assert merged == tuple(n + sum(o.get(k, 0) for o in others) for k, n in zip(keys, local, strict=True))
