@@ -27,6 +27,7 @@ from litellm_accel_routing.cooldowns import CooldownWatch
 from litellm_accel_routing.options import RoutingOptions
 from litellm_accel_routing.requests import message_chars, request_reason
 from litellm_accel_routing.shared_state import SharedRoutingState
+from litellm_accel_routing.stateful import StatefulPicks, UsageFacts
 from litellm_accel_routing.tables import GroupTable, RouterView, Unsupported, view_key
 
 logger = logging.getLogger("litellm_accel.routing")
@@ -55,6 +56,7 @@ class BuiltinRouting:
         self._lock = threading.Lock()
         self._import_litellm()
         self.shared_state = self._shared_state(context)
+        self.stateful = StatefulPicks(self.shared_state)
 
     def _shared_state(self, context: ImplementationContext) -> SharedRoutingState | None:
         """With ``redis_url`` set (and ``shared_state = "auto"``), the stateful strategies' state of routers
@@ -471,6 +473,10 @@ class BuiltinRouting:
         request: Mapping[str, Any],
     ) -> str:
         selector = self._selector(core, strategy, request)
+        reserve = self._pick_reserves(default=False) and bool(request)
+        native = self._native_pick(selector, strategy, table, model, eligible, messages, input, reserve)
+        if native is not None:
+            return native
         candidates = [dict(table.records[i]) for i in eligible]
         try:
             picked = self._pick_sync(
@@ -481,7 +487,7 @@ class BuiltinRouting:
                 messages,
                 input,
                 dict(request),
-                reserve=self._pick_reserves(default=False) and bool(request),
+                reserve=reserve,
             )
         except Exception:
             raise UseStock from None  # stock raises the strategy's own error (for example over-limit)
@@ -499,8 +505,13 @@ class BuiltinRouting:
         request: Mapping[str, Any],
     ) -> str:
         selector = self._selector(core, strategy, request)
-        candidates = [dict(table.records[i]) for i in eligible]
+        reserve = self._pick_reserves(default=True) and bool(request)
         start = unix_time()
+        picked_id = self._native_pick(selector, strategy, table, model, eligible, messages, input, reserve)
+        if picked_id is not None:
+            core.service_logged("<routing_strategy>.async_get_available_deployments", start, unix_time(), request)
+            return picked_id
+        candidates = [dict(table.records[i]) for i in eligible]
         try:
             picked = await self._rust_core._pick_with_prefetched_usage(
                 strategy,
@@ -510,7 +521,7 @@ class BuiltinRouting:
                 messages,
                 input,
                 dict(request),
-                reserve=self._pick_reserves(default=True) and bool(request),
+                reserve=reserve,
             )
         except Exception:
             raise UseStock from None
@@ -518,6 +529,28 @@ class BuiltinRouting:
         # Stock times the async strategies' pick as a service event.
         core.service_logged("<routing_strategy>.async_get_available_deployments", start, unix_time(), request)
         return picked_id
+
+    def _native_pick(
+        self,
+        selector: Any,
+        strategy: str,
+        table: GroupTable,
+        model: str,
+        eligible: list[str],
+        messages: Any,
+        input: Any,
+        reserve: bool,
+    ) -> str | None:
+        """least-busy / usage-v2 decided from precomputed facts (see :mod:`.stateful`); ``None``: run
+        stock's selector."""
+        if strategy == "least-busy":
+            return self.stateful.least_busy(selector, model, eligible, reserve)
+        if strategy == "usage-based-routing-v2":
+            facts = table.usage_facts
+            if facts is None:
+                facts = table.usage_facts = UsageFacts(table.records)
+            return self.stateful.usage_v2(selector, facts, table.records, eligible, messages, input)
+        return None
 
     @staticmethod
     def _picked_id(picked: Any) -> str:

@@ -77,6 +77,8 @@ class GroupTable:
     windows: dict[str, int | None] | None = None
     regions: dict[tuple[str, str], bool] = field(default_factory=dict)
     tokenizer_model: str | None = None
+    #: usage-based-routing-v2's per-deployment limits and key prefixes (built on first use)
+    usage_facts: Any = None
 
     def shuffle_pick(self, eligible: list[str], rng: random.Random | Any = random) -> str:
         """Stock simple-shuffle's distribution over ``eligible``: weight, else rpm, else tpm, else

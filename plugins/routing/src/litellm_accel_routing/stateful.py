@@ -1,0 +1,220 @@
+"""least-busy and usage-based-routing-v2 choices computed from precomputed per-deployment facts.
+
+Stock runs litellm's selector objects (``LeastBusyLoggingHandler``, ``LowestTPMLoggingHandler_v2``), which
+re-derive every deployment's limits and cache keys and validate every cached value through pydantic on
+each pick. These functions make the same decision from the same state, read directly from the router's
+in-memory routing cache:
+
+- least-busy: the first deployment, in the eligible order, with the fewest in-flight requests plus live
+  pick reservations (``{group}_request_count:{id}`` and ``least_busy_reservations:{id}``);
+- usage-based-routing-v2: among deployments whose tpm (plus the request's tokens) is within their tpm limit
+  and whose rpm + 1 is below their rpm limit, the ones with the lowest tpm, then ``random.choice`` over
+  them in eligible order, exactly as the selector draws.
+
+Each returns ``None`` whenever it cannot be sure to decide as stock would (a router with its own Redis,
+a pick that reserves, a value that is not a plain number, an id containing ``:``, nothing eligible), and
+the caller then runs stock's selector. With shared state, the same merges as stock's wrapped reads apply.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timezone
+from functools import partial
+from typing import Any
+
+_NUMBER = (int, float)
+
+
+def _limit(record: Mapping[str, Any], name: str) -> Any:
+    """usage-v2's limit lookup: the deployment's own key, then ``litellm_params``, then ``model_info``
+    (``is None`` checks, so 0 is a limit), else unlimited."""
+    for source in (record, record.get("litellm_params") or {}, record.get("model_info") or {}):
+        value = source.get(name)
+        if value is not None:
+            return value
+    return math.inf
+
+
+class UsageFacts:
+    """Per deployment of a group: the usage-v2 key prefix and the tpm/rpm limits (``None`` when a limit is
+    not a plain number: such a group is left to stock)."""
+
+    __slots__ = ("all_keys", "limits", "minute", "minute_keys", "order", "prefixes", "usable")
+
+    def __init__(self, records: Mapping[str, Mapping[str, Any]]) -> None:
+        self.prefixes: dict[str, str] = {}
+        self.limits: dict[str, tuple[Any, Any]] = {}
+        self.usable = True
+        for model_id, record in records.items():
+            params = record.get("litellm_params") or {}
+            self.prefixes[model_id] = f"{model_id}:{params.get('model')}"
+            tpm, rpm = _limit(record, "tpm"), _limit(record, "rpm")
+            own_id = (record.get("model_info") or {}).get("id")
+            numbers = all(isinstance(v, _NUMBER) and not isinstance(v, bool) for v in (tpm, rpm))
+            if ":" in model_id or own_id != model_id or not numbers:
+                self.usable = False
+            self.limits[model_id] = (tpm, rpm)
+        self.order = tuple(records)
+        self.minute = -1
+        self.minute_keys: dict[str, tuple[str, str]] = {}
+        self.all_keys: tuple[list[str], list[str]] = ([], [])
+
+    def keys_for(self, eligible: Sequence[str]) -> tuple[list[str], list[str]]:
+        """The tpm and rpm keys of ``eligible`` for the current UTC minute (rebuilt once a minute; the
+        whole group's lists are kept ready, the common case)."""
+        minute_index = int(time.time() // 60)
+        if minute_index != self.minute:
+            label = datetime.now(timezone.utc).strftime("%H-%M")
+            self.minute_keys = {i: (f"{p}:tpm:{label}", f"{p}:rpm:{label}") for i, p in self.prefixes.items()}
+            self.all_keys = ([k[0] for k in self.minute_keys.values()], [k[1] for k in self.minute_keys.values()])
+            self.minute = minute_index
+        order = self.order
+        if len(eligible) == len(order) and eligible[0] == order[0] and eligible[-1] == order[-1]:
+            return self.all_keys  # eligible keeps the group's order, so the whole group is this order
+        keys = self.minute_keys
+        return [keys[i][0] for i in eligible], [keys[i][1] for i in eligible]
+
+
+def read_numbers(memory: Any, keys: Sequence[str]) -> list[Any] | None:
+    """``InMemoryCache.batch_get_cache(keys)`` for plain numbers, without evicting; ``None`` when a value
+    is not a plain number (then stock reads)."""
+    values = memory.cache_dict
+    out = [values.get(key) for key in keys]
+    if out.count(None) == len(out):
+        return out  # nothing recorded: the common case of an idle group
+    expiries = memory.ttl_dict
+    now = memory._clock()
+    for index, value in enumerate(out):
+        if value is None:
+            continue
+        if type(value) not in _NUMBER:
+            return None
+        expiry = expiries.get(keys[index])
+        if expiry is not None and now > expiry:
+            out[index] = None
+    return out
+
+
+class StatefulPicks:
+    """The two native choices; ``shared`` is the shared-state merger or ``None``."""
+
+    def __init__(self, shared: Any = None) -> None:
+        from litellm.litellm_core_utils.deployment_pricing import deployment_backend_models
+        from litellm.litellm_core_utils.token_counter import embedding_aware_token_count
+        from litellm.router_strategy import least_busy
+        from litellm.router_strategy.least_busy import LeastBusyLoggingHandler
+        from litellm.router_strategy.lowest_tpm_rpm_v2 import LowestTPMLoggingHandler_v2, PrefetchedUsage
+
+        self.shared = shared
+        self._backend_models = deployment_backend_models
+        self._token_count = embedding_aware_token_count
+        self._least_busy = least_busy
+        self._least_busy_cls = LeastBusyLoggingHandler
+        self._usage_cls = LowestTPMLoggingHandler_v2
+        self._prefetched = PrefetchedUsage
+
+    # -- usage-based-routing-v2 ----------------------------------------------------------------------
+    def usage_v2(
+        self,
+        selector: Any,
+        facts: UsageFacts,
+        records: Mapping[str, Mapping[str, Any]],
+        eligible: Sequence[str],
+        messages: Any,
+        input: Any,
+    ) -> str | None:
+        cache = selector.router_cache
+        if type(selector) is not self._usage_cls or not facts.usable or cache.redis_cache is not None:
+            return None
+        if self._prefetched.active() is not None:
+            return None  # stock reads the counters another read of this request fetched
+        tpm_keys, rpm_keys = facts.keys_for(eligible)
+        memory = cache.in_memory_cache
+        tpm_values = read_numbers(memory, tpm_keys)
+        rpm_values = read_numbers(memory, rpm_keys)
+        if tpm_values is None or rpm_values is None:
+            return None
+        if self.shared is not None:
+            tpm_values = self.shared.merge_usage(cache, tpm_keys, tpm_values)
+            rpm_values = self.shared.merge_usage(cache, rpm_keys, rpm_values)
+        if messages is None and input is None:
+            input_tokens = 0  # litellm.token_counter refuses to count nothing; the selector then uses 0
+        else:
+            healthy = [records[i] for i in eligible]
+            try:
+                input_tokens = self._token_count(messages, input, partial(self._backend_models, healthy))
+            except Exception:
+                input_tokens = 0
+        lowest = math.inf
+        potential: list[str] = []
+        limits = facts.limits
+        for model_id, tpm, rpm in zip(eligible, tpm_values, rpm_values, strict=True):
+            tpm = tpm or 0  # an unused deployment counts 0
+            tpm_limit, rpm_limit = limits[model_id]
+            if tpm + input_tokens > tpm_limit or (rpm is not None and rpm + 1 >= rpm_limit):
+                continue
+            if tpm == lowest:
+                potential.append(model_id)
+            elif tpm < lowest:
+                lowest = tpm
+                potential = [model_id]
+        if not potential:
+            return None  # stock raises its own error
+        return random.choice(potential)
+
+    # -- least-busy ----------------------------------------------------------------------------------
+    def least_busy(self, selector: Any, model: str, eligible: Sequence[str], reserve: bool) -> str | None:
+        cache = selector.router_cache
+        if reserve or type(selector) is not self._least_busy_cls or cache.redis_cache is not None:
+            return None
+        if not eligible:
+            return None
+        keys = [f"{model}_request_count:{i}" for i in eligible]
+        lb = self._least_busy
+        with lb._RESERVATIONS_LOCK:
+            counts = read_numbers(cache.in_memory_cache, keys)
+            if counts is None:
+                return None
+            local = tuple(0 if c is None else int(c) for c in counts)
+            if self.shared is not None:
+                local = self.shared.merge_counts(cache, keys, local)
+            live = self._live_reservations(selector, eligible)
+            if live is None:
+                return None
+        best, best_load = 0, None
+        for index, count in enumerate(local):
+            load = count + live[index]
+            if best_load is None or load < best_load:
+                best, best_load = index, load
+        return eligible[best]
+
+    def _live_reservations(self, selector: Any, eligible: Sequence[str]) -> list[int] | None:
+        """Unexpired pick reservations per deployment (``None``: an unexpected stored shape, stock reads)."""
+        store = selector._reservations
+        if not getattr(store, "cache_dict", None):
+            return [0] * len(eligible)
+        now = selector._clock()
+        ttl = self._least_busy.SELECTION_RESERVATION_TTL_SECONDS
+        live = []
+        for model_id in eligible:
+            picks = store.get_cache(f"least_busy_reservations:{model_id}")
+            if picks is None:
+                live.append(0)
+                continue
+            if not isinstance(picks, tuple | list):
+                return None
+            count = 0
+            for pick in picks:
+                if not isinstance(pick, tuple | list) or not pick or type(pick[0]) not in _NUMBER:
+                    return None
+                if now - pick[0] < ttl:
+                    count += 1
+            live.append(count)
+        return live
+
+
+__all__ = ["StatefulPicks", "UsageFacts", "read_numbers"]

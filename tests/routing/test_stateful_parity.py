@@ -1,0 +1,161 @@
+"""The native least-busy and usage-based-routing-v2 choices against litellm's own selector objects.
+
+For random groups (limits in ``litellm_params`` or ``model_info``, or none), random recorded state (in-flight
+counts, live and expired pick reservations, per-minute tpm/rpm usage), random eligible subsets and prompts,
+the native choice equals the stock selector's: least-busy is deterministic, usage-v2 draws with
+``random.choice`` over the same candidates in the same order, so with the same seed both pick the same
+deployment. Where the stock selector finds nothing (it raises), the native choice hands the pick to stock.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from typing import Any
+
+from hypothesis import assume, event, given, settings
+from hypothesis import strategies as st
+from litellm import Router
+
+from tests.routing.helpers import accelerated_routing
+
+MESSAGES = [{"role": "user", "content": "Count these words please, all of them, twice."}]
+
+limit = st.one_of(st.none(), st.integers(1, 400))
+deployment_spec = st.fixed_dictionaries(
+    {"tpm": limit, "rpm": limit, "where": st.sampled_from(["litellm_params", "model_info"])}
+)
+
+
+def group(specs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    out = []
+    for index, spec in enumerate(specs):
+        params: dict[str, Any] = {"model": f"openai/model-{index % 3}", "api_key": "sk-test"}
+        info: dict[str, Any] = {"id": f"dep-{index}"}
+        target = params if spec["where"] == "litellm_params" else info
+        for name in ("tpm", "rpm"):
+            if spec[name] is not None:
+                target[name] = spec[name]
+        out.append({"model_name": "g", "litellm_params": params, "model_info": info})
+    return out
+
+
+@contextmanager
+def routed(**kwargs: Any) -> Iterator[tuple[Any, Any]]:
+    """A router (retired afterwards: hypothesis runs many examples in one test) and the accelerated
+    implementation."""
+    router = Router(**kwargs)
+    try:
+        with accelerated_routing() as impl:
+            yield router, impl
+    finally:
+        router.retire()
+
+
+def minute() -> str:
+    return datetime.now(timezone.utc).strftime("%H-%M")
+
+
+def subset(ids: tuple[str, ...], keep: list[bool]) -> list[str]:
+    chosen = [i for i, k in zip(ids, keep, strict=False) if k]
+    return chosen or list(ids)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    specs=st.lists(deployment_spec, min_size=1, max_size=8),
+    tpm_used=st.lists(st.one_of(st.none(), st.integers(0, 450)), min_size=8, max_size=8),
+    rpm_used=st.lists(st.one_of(st.none(), st.integers(0, 450)), min_size=8, max_size=8),
+    keep=st.lists(st.booleans(), min_size=8, max_size=8),
+    with_messages=st.booleans(),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_usage_v2_choice_equals_the_selector(
+    specs: list[dict[str, Any]],
+    tpm_used: list[int | None],
+    rpm_used: list[int | None],
+    keep: list[bool],
+    with_messages: bool,
+    seed: int,
+) -> None:
+    with routed(model_list=group(specs), routing_strategy="usage-based-routing-v2") as (router, impl):
+        core = router._core
+        _view, table, ids = impl._prepare(core, "g", False, {}, None)
+        selector = core._selectors.default
+        label = minute()
+        cache = core._cache
+        for index, model_id in enumerate(ids):
+            model = table.records[model_id]["litellm_params"]["model"]
+            if tpm_used[index] is not None:
+                cache.set_cache(f"{model_id}:{model}:tpm:{label}", tpm_used[index], local_only=True, ttl=60)
+            if rpm_used[index] is not None:
+                cache.set_cache(f"{model_id}:{model}:rpm:{label}", rpm_used[index], local_only=True, ttl=60)
+        eligible = subset(ids, keep)
+        messages = MESSAGES if with_messages else None
+        from litellm_accel_routing.stateful import UsageFacts
+
+        facts = UsageFacts(table.records)
+        assert facts.usable
+        random.seed(seed)
+        native = impl.stateful.usage_v2(selector, facts, table.records, eligible, messages, None)
+        random.seed(seed)
+        try:
+            picked = selector.get_available_deployments(
+                model_group="g", healthy_deployments=[dict(table.records[i]) for i in eligible], messages=messages
+            )
+            stock = picked["model_info"]["id"]
+        except ValueError:
+            stock = None  # the selector's "no deployments available": the native path hands it to stock
+        assume(minute() == label)  # the usage keys name the minute: both reads in the same one
+        event("stock picked" if stock is not None else "nothing fits: stock raises")
+        assert native == stock
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    n=st.integers(1, 8),
+    counts=st.lists(st.one_of(st.none(), st.integers(0, 4)), min_size=8, max_size=8),
+    reservations=st.lists(st.lists(st.floats(0, 60), max_size=3), min_size=8, max_size=8),
+    keep=st.lists(st.booleans(), min_size=8, max_size=8),
+    alias=st.booleans(),
+)
+def test_least_busy_choice_equals_the_selector(
+    n: int, counts: list[int | None], reservations: list[list[float]], keep: list[bool], alias: bool
+) -> None:
+    """In-flight counts under the requested name, plus unexpired reservations (older than 30 s: expired)."""
+    specs = [{"tpm": None, "rpm": None, "where": "litellm_params"}] * n
+    requested = "a" if alias else "g"
+    aliases = {"a": "g"} if alias else {}
+    with routed(model_list=group(specs), routing_strategy="least-busy", model_group_alias=aliases) as (router, impl):
+        core = router._core
+        _view, _table, ids = impl._prepare(core, requested, False, {}, None)
+        selector = core._selectors.default
+        now = time.monotonic()
+        for index, model_id in enumerate(ids):
+            if counts[index] is not None:
+                core._cache.set_cache(f"{requested}_request_count:{model_id}", counts[index], local_only=True)
+            picks = tuple((now - age, f"call-{j}") for j, age in enumerate(reservations[index]))
+            if picks:
+                selector._reservations.set_cache(f"least_busy_reservations:{model_id}", picks, ttl=60)
+        eligible = subset(ids, keep)
+        native = impl.stateful.least_busy(selector, requested, eligible, False)
+        stock = selector.get_available_deployments(
+            model_group=requested, healthy_deployments=[dict(_table.records[i]) for i in eligible], reserve=False
+        )
+        assert native == stock["model_info"]["id"]
+
+
+def test_native_choices_hand_unusual_state_to_stock() -> None:
+    """A value that is not a plain number, a reserving pick or a router with its own cache tier: ``None``."""
+    specs = [{"tpm": 10, "rpm": 10, "where": "litellm_params"}] * 2
+    with routed(model_list=group(specs), routing_strategy="least-busy") as (router, impl):
+        core = router._core
+        _view, _table, ids = impl._prepare(core, "g", False, {}, None)
+        selector = core._selectors.default
+        assert impl.stateful.least_busy(selector, "g", list(ids), False) == ids[0]
+        assert impl.stateful.least_busy(selector, "g", list(ids), True) is None
+        core._cache.set_cache(f"g_request_count:{ids[0]}", "3", local_only=True)
+        assert impl.stateful.least_busy(selector, "g", list(ids), False) is None
