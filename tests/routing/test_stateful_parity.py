@@ -159,3 +159,83 @@ def test_native_choices_hand_unusual_state_to_stock() -> None:
         assert impl.stateful.least_busy(selector, "g", list(ids), True) is None
         core._cache.set_cache(f"g_request_count:{ids[0]}", "3", local_only=True)
         assert impl.stateful.least_busy(selector, "g", list(ids), False) is None
+
+
+latency_samples = st.lists(st.floats(0.001, 5.0), max_size=4)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    specs=st.lists(deployment_spec, min_size=1, max_size=8),
+    latencies=st.lists(st.one_of(st.none(), latency_samples), min_size=8, max_size=8),
+    ttfts=st.lists(latency_samples, min_size=8, max_size=8),
+    used=st.lists(st.tuples(st.integers(0, 450), st.integers(0, 450)), min_size=8, max_size=8),
+    keep=st.lists(st.booleans(), min_size=8, max_size=8),
+    buffer=st.sampled_from([0, 0.5, 2.0]),
+    percentile=st.sampled_from([None, 0.5, 0.9]),
+    stream=st.booleans(),
+    with_messages=st.booleans(),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_latency_choice_equals_the_selector(
+    specs: list[dict[str, Any]],
+    latencies: list[list[float] | None],
+    ttfts: list[list[float]],
+    used: list[tuple[int, int]],
+    keep: list[bool],
+    buffer: float,
+    percentile: float | None,
+    stream: bool,
+    with_messages: bool,
+    seed: int,
+) -> None:
+    """Same seed, same state: the same pick, the same placeholders added to the cached map and the same
+    per-``api_base`` latencies written to the request's metadata."""
+    import copy
+
+    args = {"lowest_latency_buffer": buffer, **({"ttft_percentile": percentile} if percentile else {})}
+    deployments = group(specs)
+    for index, deployment in enumerate(deployments):
+        deployment["litellm_params"]["api_base"] = f"http://127.0.0.1:9/{index}"
+    with routed(
+        model_list=deployments, routing_strategy="latency-based-routing", routing_strategy_args=args
+    ) as (router, impl):
+        core = router._core
+        _view, table, ids = impl._prepare(core, "g", False, {}, None)
+        selector = core._selectors.default
+        now = datetime.now()
+        precise = f"{now:%Y-%m-%d}-{now:%H}-{now:%M}"
+        state: dict[str, Any] = {}
+        for index, model_id in enumerate(ids):
+            if latencies[index] is None:
+                continue  # never used: the selector adds its placeholder
+            state[model_id] = {
+                "latency_normalized": latencies[index],
+                "time_to_first_token_seconds": ttfts[index],
+                precise: {"tpm": used[index][0], "rpm": used[index][1]},
+            }
+        eligible = subset(ids, keep)
+        messages = MESSAGES if with_messages else None
+        from litellm_accel_routing.stateful import LatencyFacts
+
+        facts = LatencyFacts(table.records)
+        answers = []
+        for side in ("native", "stock"):
+            core._cache.set_cache("g_map", copy.deepcopy(state), local_only=True)
+            request = {"stream": stream, "metadata": {}}
+            random.seed(seed)
+            if side == "native":
+                picked = impl.stateful.latency(selector, "g", facts, table.records, eligible, messages, None, request)
+            else:
+                chosen = selector.get_available_deployments(
+                    model_group="g",
+                    healthy_deployments=[dict(table.records[i]) for i in eligible],
+                    messages=messages,
+                    request_kwargs=request,
+                )
+                picked = None if chosen is None else chosen["model_info"]["id"]
+            answers.append((picked, core._cache.get_cache("g_map", local_only=True), request["metadata"]))
+        now_after = datetime.now()
+        assume(f"{now_after:%Y-%m-%d}-{now_after:%H}-{now_after:%M}" == precise)
+        event("stock picked" if answers[1][0] is not None else "nothing fits")
+        assert answers[0] == answers[1]

@@ -1,4 +1,4 @@
-"""least-busy and usage-based-routing-v2 choices computed from precomputed per-deployment facts.
+"""least-busy, usage-based-routing-v2 and latency-based-routing choices from precomputed per-deployment facts.
 
 Stock runs litellm's selector objects (``LeastBusyLoggingHandler``, ``LowestTPMLoggingHandler_v2``), which
 re-derive every deployment's limits and cache keys and validate every cached value through pydantic on
@@ -99,13 +99,36 @@ def read_numbers(memory: Any, keys: Sequence[str]) -> list[Any] | None:
     return out
 
 
+class LatencyFacts:
+    """Per deployment of a group: latency-based routing's tpm/rpm limits (its ``or`` chain: a 0 limit
+    falls through to the next place, then unlimited) and ``api_base`` (its per-pick debug map's key)."""
+
+    __slots__ = ("api_bases", "limits", "usable")
+
+    def __init__(self, records: Mapping[str, Mapping[str, Any]]) -> None:
+        self.limits: dict[str, tuple[Any, Any]] = {}
+        self.api_bases: dict[str, Any] = {}
+        self.usable = True
+        for model_id, record in records.items():
+            params = record.get("litellm_params") or {}
+            info = record.get("model_info") or {}
+            limits = tuple(
+                record.get(name, None) or params.get(name, None) or info.get(name, None) or math.inf
+                for name in ("tpm", "rpm")
+            )
+            if info.get("id") != model_id or not all(type(v) in _NUMBER for v in limits):
+                self.usable = False
+            self.limits[model_id] = (limits[0], limits[1])
+            self.api_bases[model_id] = params.get("api_base", "")
+
+
 class StatefulPicks:
     """The two native choices; ``shared`` is the shared-state merger or ``None``."""
 
     def __init__(self, shared: Any = None) -> None:
         from litellm.litellm_core_utils.deployment_pricing import deployment_backend_models
         from litellm.litellm_core_utils.token_counter import embedding_aware_token_count
-        from litellm.router_strategy import least_busy
+        from litellm.router_strategy import least_busy, lowest_latency
         from litellm.router_strategy.least_busy import LeastBusyLoggingHandler
         from litellm.router_strategy.lowest_tpm_rpm_v2 import LowestTPMLoggingHandler_v2, PrefetchedUsage
 
@@ -116,6 +139,8 @@ class StatefulPicks:
         self._least_busy_cls = LeastBusyLoggingHandler
         self._usage_cls = LowestTPMLoggingHandler_v2
         self._prefetched = PrefetchedUsage
+        self._latency = lowest_latency
+        self._latency_cls = lowest_latency.LowestLatencyLoggingHandler
 
     # -- usage-based-routing-v2 ----------------------------------------------------------------------
     def usage_v2(
@@ -165,6 +190,89 @@ class StatefulPicks:
         if not potential:
             return None  # stock raises its own error
         return random.choice(potential)
+
+    # -- latency-based-routing -----------------------------------------------------------------------
+    def latency(
+        self,
+        selector: Any,
+        model: str,
+        facts: LatencyFacts,
+        records: Mapping[str, Mapping[str, Any]],
+        eligible: Sequence[str],
+        messages: Any,
+        input: Any,
+        request_kwargs: dict[str, Any] | None,
+    ) -> str | None:
+        """The latency selector's choice: each eligible deployment's average (or, streaming with time-to-first
+        token samples, its ttft average or percentile) over usable samples, those within their tpm/rpm of the
+        current minute, then ``random.choice`` among those within ``lowest_latency_buffer`` of the lowest.
+        The same side effects as stock: unused deployments get the selector's ``[0]`` entry in the cached
+        map, and the per-``api_base`` latencies go to the request's metadata."""
+        cache = selector.router_cache
+        if type(selector) is not self._latency_cls or not facts.usable or cache.redis_cache is not None:
+            return None
+        key = f"{model}_map"
+        request_count_dict = cache.in_memory_cache.get_cache(key) or {}
+        if self.shared is not None:
+            request_count_dict = self.shared.merge_latency(cache, key, request_count_dict)
+        if not isinstance(request_count_dict, dict):
+            return None
+        now = datetime.now()
+        precise_minute = f"{now:%Y-%m-%d}-{now:%H}-{now:%M}"
+        for model_id in eligible:
+            if model_id not in request_count_dict:
+                request_count_dict[model_id] = {"latency_normalized": [0], precise_minute: {"tpm": 0, "rpm": 0}}
+        if messages is None and input is None:
+            input_tokens = 0
+        else:
+            healthy = [records[i] for i in eligible]
+            try:
+                input_tokens = self._token_count(messages, input, partial(self._backend_models, healthy))
+            except Exception:
+                input_tokens = 0
+        items = list(request_count_dict.items())
+        shuffled = random.sample(items, len(items))  # the selector's draw, kept so seeds line up
+        wanted = set(eligible)
+        stream = request_kwargs is not None and request_kwargs.get("stream", None) is True
+        args = selector.routing_args
+        usable, average, percentile = (
+            self._latency._usable_latency_samples,
+            self._latency._average_latency,
+            self._latency._percentile_latency,
+        )
+        debug: dict[Any, float] = {}
+        potential: list[tuple[str, float]] = []
+        try:
+            for model_id, item_map in shuffled:
+                if model_id not in wanted:
+                    continue
+                tpm_limit, rpm_limit = facts.limits[model_id]
+                ttft = usable(item_map.get("time_to_first_token_seconds", []))
+                use_ttft = stream and len(ttft) > 0
+                if use_ttft and args.ttft_percentile is not None:
+                    selected = percentile(ttft, args.ttft_percentile)
+                else:
+                    selected = average(ttft if use_ttft else usable(item_map.get("latency_normalized", [])))
+                api_base = facts.api_bases[model_id]
+                if api_base is not None:
+                    debug[api_base] = selected
+                minute_usage = item_map.get(precise_minute, {})
+                if minute_usage.get("tpm", 0) + input_tokens > tpm_limit or minute_usage.get("rpm", 0) + 1 > rpm_limit:
+                    continue
+                potential.append((model_id, selected))
+        except (AttributeError, TypeError, ValueError):
+            return None  # a stored value stock would fail on: stock answers
+        if not potential:
+            return None
+        ordered = sorted(potential, key=lambda x: x[1])
+        lowest = ordered[0][1]
+        ceiling = lowest + args.lowest_latency_buffer * lowest
+        valid = tuple(x for x in ordered if x[1] <= ceiling)
+        picked = random.choice(valid or ordered)[0]
+        field = selector._select_metadata_field(request_kwargs)
+        if request_kwargs is not None and field in request_kwargs:
+            request_kwargs[field]["_latency_per_deployment"] = debug
+        return picked
 
     # -- least-busy ----------------------------------------------------------------------------------
     def least_busy(self, selector: Any, model: str, eligible: Sequence[str], reserve: bool) -> str | None:
@@ -217,4 +325,4 @@ class StatefulPicks:
         return live
 
 
-__all__ = ["StatefulPicks", "UsageFacts", "read_numbers"]
+__all__ = ["LatencyFacts", "StatefulPicks", "UsageFacts", "read_numbers"]

@@ -27,7 +27,7 @@ from litellm_accel_routing.cooldowns import CooldownWatch
 from litellm_accel_routing.options import RoutingOptions
 from litellm_accel_routing.requests import message_chars, request_reason
 from litellm_accel_routing.shared_state import SharedRoutingState
-from litellm_accel_routing.stateful import StatefulPicks, UsageFacts
+from litellm_accel_routing.stateful import LatencyFacts, StatefulPicks, UsageFacts
 from litellm_accel_routing.tables import GroupTable, RouterView, Unsupported, view_key
 
 logger = logging.getLogger("litellm_accel.routing")
@@ -474,7 +474,10 @@ class BuiltinRouting:
     ) -> str:
         selector = self._selector(core, strategy, request)
         reserve = self._pick_reserves(default=False) and bool(request)
-        native = self._native_pick(selector, strategy, table, model, eligible, messages, input, reserve)
+        request_kwargs = dict(request)
+        native = self._native_pick(
+            selector, strategy, table, model, eligible, messages, input, reserve, request_kwargs
+        )
         if native is not None:
             return native
         candidates = [dict(table.records[i]) for i in eligible]
@@ -486,7 +489,7 @@ class BuiltinRouting:
                 candidates,
                 messages,
                 input,
-                dict(request),
+                request_kwargs,
                 reserve=reserve,
             )
         except Exception:
@@ -507,7 +510,10 @@ class BuiltinRouting:
         selector = self._selector(core, strategy, request)
         reserve = self._pick_reserves(default=True) and bool(request)
         start = unix_time()
-        picked_id = self._native_pick(selector, strategy, table, model, eligible, messages, input, reserve)
+        request_kwargs = dict(request)
+        picked_id = self._native_pick(
+            selector, strategy, table, model, eligible, messages, input, reserve, request_kwargs
+        )
         if picked_id is not None:
             core.service_logged("<routing_strategy>.async_get_available_deployments", start, unix_time(), request)
             return picked_id
@@ -520,7 +526,7 @@ class BuiltinRouting:
                 candidates,
                 messages,
                 input,
-                dict(request),
+                request_kwargs,
                 reserve=reserve,
             )
         except Exception:
@@ -540,9 +546,10 @@ class BuiltinRouting:
         messages: Any,
         input: Any,
         reserve: bool,
+        request_kwargs: dict[str, Any],
     ) -> str | None:
-        """least-busy / usage-v2 decided from precomputed facts (see :mod:`.stateful`); ``None``: run
-        stock's selector."""
+        """least-busy / usage-v2 / latency decided from precomputed facts (see :mod:`.stateful`); ``None``:
+        run stock's selector."""
         if strategy == "least-busy":
             return self.stateful.least_busy(selector, model, eligible, reserve)
         if strategy == "usage-based-routing-v2":
@@ -550,6 +557,13 @@ class BuiltinRouting:
             if facts is None:
                 facts = table.usage_facts = UsageFacts(table.records)
             return self.stateful.usage_v2(selector, facts, table.records, eligible, messages, input)
+        if strategy == "latency-based-routing":
+            latency = table.latency_facts
+            if latency is None:
+                latency = table.latency_facts = LatencyFacts(table.records)
+            return self.stateful.latency(
+                selector, model, latency, table.records, eligible, messages, input, request_kwargs
+            )
         return None
 
     @staticmethod

@@ -79,6 +79,8 @@ class GroupTable:
     tokenizer_model: str | None = None
     #: usage-based-routing-v2's per-deployment limits and key prefixes (built on first use)
     usage_facts: Any = None
+    #: latency-based-routing's per-deployment limits and api_base (built on first use)
+    latency_facts: Any = None
 
     def shuffle_pick(self, eligible: list[str], rng: random.Random | Any = random) -> str:
         """Stock simple-shuffle's distribution over ``eligible``: weight, else rpm, else tpm, else
