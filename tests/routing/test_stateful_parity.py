@@ -239,3 +239,38 @@ def test_latency_choice_equals_the_selector(
         assume(f"{now_after:%Y-%m-%d}-{now_after:%H}-{now_after:%M}" == precise)
         event("stock picked" if answers[1][0] is not None else "nothing fits")
         assert answers[0] == answers[1]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    n=st.integers(1, 6),
+    updates=st.lists(st.tuples(st.integers(0, 5), st.floats(0.01, 3.0)), min_size=1, max_size=40),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_latency_choice_follows_the_selectors_own_updates(
+    n: int, updates: list[tuple[int, float]], seed: int
+) -> None:
+    """Latencies recorded by the selector's own ``log_success_event`` (appending, then sliding its
+    10-sample window) between picks: the native choice, with its per-deployment memo, stays equal to the
+    selector's after every update."""
+    specs = [{"tpm": None, "rpm": None, "where": "litellm_params"}] * n
+    with routed(model_list=group(specs), routing_strategy="latency-based-routing") as (router, impl):
+        core = router._core
+        _view, table, ids = impl._prepare(core, "g", False, {}, None)
+        selector = core._selectors.default
+        from litellm_accel_routing.stateful import LatencyFacts
+
+        facts = LatencyFacts(table.records)
+        healthy = [dict(table.records[i]) for i in ids]
+        for step, (which, seconds) in enumerate(updates):
+            model_id = ids[which % n]
+            kwargs = {"litellm_params": {"metadata": {"model_group": "g"}, "model_info": {"id": model_id}}}
+            selector.log_success_event(kwargs, None, 0.0, seconds)
+            random.seed(seed + step)
+            native = impl.stateful.latency(selector, "g", facts, table.records, list(ids), None, None, {})
+            random.seed(seed + step)
+            stock = selector.get_available_deployments(model_group="g", healthy_deployments=healthy, request_kwargs={})
+            assert native == stock["model_info"]["id"]
+        recorded = core._cache.get_cache("g_map", local_only=True)
+        last_id, last_seconds = ids[updates[-1][0] % n], updates[-1][1]
+        assert recorded[last_id]["latency_normalized"][-1] == last_seconds  # the updates really landed

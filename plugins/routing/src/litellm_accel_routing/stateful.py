@@ -27,6 +27,7 @@ from functools import partial
 from typing import Any
 
 _NUMBER = (int, float)
+_NONE: tuple[float, ...] = ()  # a missing sample list (an immutable stand-in for the selector's [])
 
 
 def _limit(record: Mapping[str, Any], name: str) -> Any:
@@ -103,7 +104,7 @@ class LatencyFacts:
     """Per deployment of a group: latency-based routing's tpm/rpm limits (its ``or`` chain: a 0 limit
     falls through to the next place, then unlimited) and ``api_base`` (its per-pick debug map's key)."""
 
-    __slots__ = ("api_bases", "limits", "usable")
+    __slots__ = ("api_bases", "limits", "stats", "usable")
 
     def __init__(self, records: Mapping[str, Mapping[str, Any]]) -> None:
         self.limits: dict[str, tuple[Any, Any]] = {}
@@ -120,6 +121,10 @@ class LatencyFacts:
                 self.usable = False
             self.limits[model_id] = (limits[0], limits[1])
             self.api_bases[model_id] = params.get("api_base", "")
+        #: per deployment: the sample lists a latency was computed from (kept referenced, so an identity
+        #: check cannot be fooled by a reused id), their lengths, the mode, and the latency. The selector
+        #: only ever appends to a list or replaces it, so same object and same length means same samples.
+        self.stats: dict[str, tuple[Any, int, Any, int, bool, Any, float]] = {}
 
 
 class StatefulPicks:
@@ -219,9 +224,11 @@ class StatefulPicks:
             return None
         now = datetime.now()
         precise_minute = f"{now:%Y-%m-%d}-{now:%H}-{now:%M}"
+        fresh = set()
         for model_id in eligible:
             if model_id not in request_count_dict:
                 request_count_dict[model_id] = {"latency_normalized": [0], precise_minute: {"tpm": 0, "rpm": 0}}
+                fresh.add(model_id)
         if messages is None and input is None:
             input_tokens = 0
         else:
@@ -240,6 +247,8 @@ class StatefulPicks:
             self._latency._average_latency,
             self._latency._percentile_latency,
         )
+        stats = facts.stats
+        ttft_percentile = args.ttft_percentile
         debug: dict[Any, float] = {}
         potential: list[tuple[str, float]] = []
         try:
@@ -247,12 +256,31 @@ class StatefulPicks:
                 if model_id not in wanted:
                     continue
                 tpm_limit, rpm_limit = facts.limits[model_id]
-                ttft = usable(item_map.get("time_to_first_token_seconds", []))
-                use_ttft = stream and len(ttft) > 0
-                if use_ttft and args.ttft_percentile is not None:
-                    selected = percentile(ttft, args.ttft_percentile)
+                samples = item_map.get("latency_normalized", _NONE)
+                ttft_samples = item_map.get("time_to_first_token_seconds", _NONE)
+                known = stats.get(model_id)
+                if model_id in fresh:
+                    selected = 0.0  # the placeholder just added: one sample, 0, no ttft
+                elif (
+                    known is not None
+                    and known[0] is samples
+                    and known[1] == len(samples)
+                    and known[2] is ttft_samples
+                    and known[3] == len(ttft_samples)
+                    and known[4] is stream
+                    and known[5] == ttft_percentile
+                ):
+                    selected = known[6]
                 else:
-                    selected = average(ttft if use_ttft else usable(item_map.get("latency_normalized", [])))
+                    ttft = usable(ttft_samples)
+                    use_ttft = stream and len(ttft) > 0
+                    if use_ttft and ttft_percentile is not None:
+                        selected = percentile(ttft, ttft_percentile)
+                    else:
+                        selected = average(ttft if use_ttft else usable(samples))
+                    stats[model_id] = (
+                        samples, len(samples), ttft_samples, len(ttft_samples), stream, ttft_percentile, selected
+                    )
                 api_base = facts.api_bases[model_id]
                 if api_base is not None:
                     debug[api_base] = selected
