@@ -274,3 +274,77 @@ def test_latency_choice_follows_the_selectors_own_updates(
         recorded = core._cache.get_cache("g_map", local_only=True)
         last_id, last_seconds = ids[updates[-1][0] % n], updates[-1][1]
         assert recorded[last_id]["latency_normalized"][-1] == last_seconds  # the updates really landed
+
+
+COST_MODELS = ("gpt-4o", "gpt-4o-mini", "gpt-3.5-turbo", "openai/not-in-the-cost-map")
+
+
+@settings(max_examples=120, deadline=None)
+@given(
+    specs=st.lists(
+        st.fixed_dictionaries(
+            {
+                "model": st.sampled_from(COST_MODELS),
+                "own_price": st.one_of(st.none(), st.sampled_from([0, 1e-6, 5e-6])),
+                "tpm": limit,
+                "rpm": limit,
+            }
+        ),
+        min_size=1,
+        max_size=8,
+    ),
+    used=st.lists(st.one_of(st.none(), st.tuples(st.integers(0, 450), st.integers(0, 450))), min_size=8, max_size=8),
+    order=st.permutations(range(8)),
+    keep=st.lists(st.booleans(), min_size=8, max_size=8),
+    with_messages=st.booleans(),
+)
+def test_cost_choice_equals_the_selector(
+    specs: list[dict[str, Any]],
+    used: list[tuple[int, int] | None],
+    order: list[int],
+    keep: list[bool],
+    with_messages: bool,
+) -> None:
+    """Prices from the deployment or litellm's cost map (or the unmapped default), limits, recorded usage
+    in an arbitrary map order: the same cheapest deployment, and the same entries added to the cached map."""
+    import asyncio
+    import copy
+
+    deployments = []
+    for index, spec in enumerate(specs):
+        params: dict[str, Any] = {"model": spec["model"], "api_key": "sk-test"}
+        if spec["own_price"] is not None:
+            params["input_cost_per_token"] = spec["own_price"]
+        for name in ("tpm", "rpm"):
+            if spec[name] is not None:
+                params[name] = spec[name]
+        deployments.append({"model_name": "g", "litellm_params": params, "model_info": {"id": f"dep-{index}"}})
+    with routed(model_list=deployments, routing_strategy="cost-based-routing") as (router, impl):
+        core = router._core
+        _view, table, ids = impl._prepare(core, "g", False, {}, None)
+        selector = core._selectors.default
+        now = datetime.now()
+        precise = f"{now:%Y-%m-%d}-{now:%H}-{now:%M}"
+        state = {
+            ids[i]: {precise: {"tpm": used[i][0], "rpm": used[i][1]}}
+            for i in order
+            if i < len(ids) and used[i] is not None
+        }
+        eligible = subset(ids, keep)
+        messages = MESSAGES if with_messages else None
+        facts = impl.stateful.cost_facts(table)
+        core._cache.set_cache("cost_map:g", copy.deepcopy(state), local_only=True)
+        native = impl.stateful.cheapest(selector, "g", facts, table.records, eligible, messages, None)
+        native_map = core._cache.get_cache("cost_map:g", local_only=True)
+        core._cache.set_cache("cost_map:g", copy.deepcopy(state), local_only=True)
+        chosen = asyncio.run(
+            selector.async_get_available_deployments(
+                model_group="g", healthy_deployments=[dict(table.records[i]) for i in eligible], messages=messages
+            )
+        )
+        stock_map = core._cache.get_cache("cost_map:g", local_only=True)
+        now_after = datetime.now()
+        assume(f"{now_after:%Y-%m-%d}-{now_after:%H}-{now_after:%M}" == precise)
+        event("stock picked" if chosen is not None else "nothing fits")
+        assert native == (None if chosen is None else chosen["model_info"]["id"])
+        assert native_map == stock_map

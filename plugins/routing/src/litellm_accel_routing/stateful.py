@@ -1,4 +1,4 @@
-"""least-busy, usage-based-routing-v2 and latency-based-routing choices from precomputed per-deployment facts.
+"""The stateful strategies' choices (least-busy, usage-v2, latency, cost) from precomputed per-deployment facts.
 
 Stock runs litellm's selector objects (``LeastBusyLoggingHandler``, ``LowestTPMLoggingHandler_v2``), which
 re-derive every deployment's limits and cache keys and validate every cached value through pydantic on
@@ -127,13 +127,40 @@ class LatencyFacts:
         self.stats: dict[str, tuple[Any, int, Any, int, bool, Any, float]] = {}
 
 
+class CostFacts:
+    """Per deployment of a group: cost-based routing's price (input + output per token: the deployment's own
+    ``*_cost_per_token`` when set, else litellm's cost map row, else 5.0 each) and its tpm/rpm limits.
+    Valid for one ``litellm.model_cost`` (identity and size, as the context-window memo)."""
+
+    __slots__ = ("cost_map_key", "costs", "limits", "usable")
+
+    def __init__(self, records: Mapping[str, Mapping[str, Any]], rates: Any, cost_map: Any) -> None:
+        self.cost_map_key = (id(cost_map), len(cost_map))
+        limits = LatencyFacts(records)
+        self.limits = limits.limits
+        self.usable = limits.usable
+        self.costs: dict[str, Any] = {}
+        for model_id, record in records.items():
+            params = record.get("litellm_params") or {}
+            map_input, map_output = rates(record)
+            item_input = params.get("input_cost_per_token") or None
+            item_output = params.get("output_cost_per_token") or None
+            if item_input is None:
+                item_input = map_input if map_input is not None else 5.0
+            if item_output is None:
+                item_output = map_output if map_output is not None else 5.0
+            self.costs[model_id] = cost = item_input + item_output
+            if type(cost) not in _NUMBER:
+                self.usable = False
+
+
 class StatefulPicks:
     """The two native choices; ``shared`` is the shared-state merger or ``None``."""
 
     def __init__(self, shared: Any = None) -> None:
         from litellm.litellm_core_utils.deployment_pricing import deployment_backend_models
         from litellm.litellm_core_utils.token_counter import embedding_aware_token_count
-        from litellm.router_strategy import least_busy, lowest_latency
+        from litellm.router_strategy import least_busy, lowest_cost, lowest_latency
         from litellm.router_strategy.least_busy import LeastBusyLoggingHandler
         from litellm.router_strategy.lowest_tpm_rpm_v2 import LowestTPMLoggingHandler_v2, PrefetchedUsage
 
@@ -146,6 +173,8 @@ class StatefulPicks:
         self._prefetched = PrefetchedUsage
         self._latency = lowest_latency
         self._latency_cls = lowest_latency.LowestLatencyLoggingHandler
+        self._lowest_cost = lowest_cost
+        self._cost_cls = lowest_cost.LowestCostLoggingHandler
 
     # -- usage-based-routing-v2 ----------------------------------------------------------------------
     def usage_v2(
@@ -302,6 +331,64 @@ class StatefulPicks:
             request_kwargs[field]["_latency_per_deployment"] = debug
         return picked
 
+    # -- cost-based-routing (async only, as stock) ----------------------------------------------------
+    def cost_facts(self, table: Any) -> CostFacts:
+        cost_map = self._lowest_cost._cost_map()
+        facts = table.cost_facts
+        if facts is None or facts.cost_map_key != (id(cost_map), len(cost_map)):
+            facts = table.cost_facts = CostFacts(table.records, self._lowest_cost._deployment_cost_map_rates, cost_map)
+        return facts  # type: ignore[no-any-return]
+
+    def cheapest(
+        self,
+        selector: Any,
+        model: str,
+        facts: CostFacts,
+        records: Mapping[str, Mapping[str, Any]],
+        eligible: Sequence[str],
+        messages: Any,
+        input: Any,
+    ) -> str | None:
+        """The cost selector's choice: in the cached cost map's order, the first deployment of the lowest
+        price among those within their tpm/rpm for the current minute (unused ones get the selector's
+        zero-usage entry in the cached map, as stock)."""
+        cache = selector.router_cache
+        if type(selector) is not self._cost_cls or not facts.usable or cache.redis_cache is not None:
+            return None
+        cost_map = cache.in_memory_cache.get_cache(f"cost_map:{model}") or {}
+        if not isinstance(cost_map, dict):
+            return None
+        now = datetime.now()
+        precise_minute = f"{now:%Y-%m-%d}-{now:%H}-{now:%M}"
+        for model_id in eligible:
+            if model_id not in cost_map:
+                cost_map[model_id] = {precise_minute: {"tpm": 0, "rpm": 0}}
+        if messages is None and input is None:
+            input_tokens = 0
+        else:
+            healthy = [records[i] for i in eligible]
+            try:
+                input_tokens = self._token_count(messages, input, partial(self._backend_models, healthy))
+            except Exception:
+                input_tokens = 0
+        wanted = set(eligible)
+        best: str | None = None
+        best_cost = math.inf
+        try:
+            for model_id, item_map in cost_map.items():
+                if model_id not in wanted:
+                    continue
+                tpm_limit, rpm_limit = facts.limits[model_id]
+                minute_usage = item_map.get(precise_minute, {})
+                if minute_usage.get("tpm", 0) + input_tokens > tpm_limit or minute_usage.get("rpm", 0) + 1 > rpm_limit:
+                    continue
+                cost = facts.costs[model_id]
+                if best is None or cost < best_cost:  # stock's stable sort keeps the first of equal prices
+                    best, best_cost = model_id, cost
+        except (AttributeError, TypeError):
+            return None
+        return best
+
     # -- least-busy ----------------------------------------------------------------------------------
     def least_busy(self, selector: Any, model: str, eligible: Sequence[str], reserve: bool) -> str | None:
         cache = selector.router_cache
@@ -353,4 +440,4 @@ class StatefulPicks:
         return live
 
 
-__all__ = ["LatencyFacts", "StatefulPicks", "UsageFacts", "read_numbers"]
+__all__ = ["CostFacts", "LatencyFacts", "StatefulPicks", "UsageFacts", "read_numbers"]

@@ -564,6 +564,9 @@ class BuiltinRouting:
             return self.stateful.latency(
                 selector, model, latency, table.records, eligible, messages, input, request_kwargs
             )
+        if strategy == "cost-based-routing":
+            facts = self.stateful.cost_facts(table)
+            return self.stateful.cheapest(selector, model, facts, table.records, eligible, messages, input)
         return None
 
     @staticmethod

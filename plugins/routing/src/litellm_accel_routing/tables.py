@@ -81,6 +81,8 @@ class GroupTable:
     usage_facts: Any = None
     #: latency-based-routing's per-deployment limits and api_base (built on first use)
     latency_facts: Any = None
+    #: cost-based-routing's prices and limits (built on first use, per litellm.model_cost)
+    cost_facts: Any = None
 
     def shuffle_pick(self, eligible: list[str], rng: random.Random | Any = random) -> str:
         """Stock simple-shuffle's distribution over ``eligible``: weight, else rpm, else tpm, else
