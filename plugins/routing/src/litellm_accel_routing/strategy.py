@@ -96,7 +96,7 @@ class BuiltinRouting:
         from litellm.router_attempt import for_requested_model
         from litellm.router_rust import core as rust_core
         from litellm.router_rust.core import selected_endpoint
-        from litellm.router_rust.steps import precall
+        from litellm.router_rust.steps import callbacks, precall
         from litellm.router_rust.steps.selection import pick_sync
         from litellm.router_rust.surface.model_list import typed_deployment
         from litellm.router_strategy.least_busy import pick_reserves, picks_reserve
@@ -111,6 +111,10 @@ class BuiltinRouting:
         self._for_requested_model = for_requested_model
         self._rust_core = rust_core
         self._precall = precall
+        self._callbacks_module = callbacks
+        from litellm.router_utils.pre_call_checks.model_rate_limit_check import ModelRateLimitingCheck
+
+        self._rate_limit_check = ModelRateLimitingCheck
         # The stock function, captured before the attachment replaces the module attribute.
         self._stock_max_input_tokens = precall._max_input_tokens
         self._selected_endpoint = selected_endpoint
@@ -180,11 +184,14 @@ class BuiltinRouting:
             raise UseStock
         request = request_kwargs if request_kwargs is not None else {}
         view, table, ids = self._prepare(core, model, specific_deployment, request, messages)
-        if core._checks.has_filters():
-            raise UseStock  # callbacks that filter deployments run on stock's async pick
+        filtered = core._checks.has_filters()
+        if filtered and not self._per_deployment_filters(core):
+            raise UseStock  # callbacks that filter deployments in ways not reproduced: stock's async pick
         core._refuse_deleted_reads({"num_retries": 0})
         eligible = await self._without_cooldowns_async(core, ids)
         eligible = await self._pre_call_async(core, table, model, eligible, messages, input, request)
+        if filtered:
+            eligible = await self._callback_filtered(core, table, model, eligible, messages, request)
         with self._picks_reserve(False):
             if view.strategy == "simple-shuffle":
                 picked_id = table.shuffle_pick(eligible)
@@ -453,6 +460,33 @@ class BuiltinRouting:
         except Exception as exc:
             logger.debug("pre-call token count failed: %s", exc)
             return None
+
+    def _per_deployment_filters(self, core: Any) -> bool:
+        """Every routing callback that filters deployments is litellm's model rate-limit check (its filter,
+        given by the rate-limit plugin, drops saturated deployments one by one and keeps the order), so
+        running the filters on the eligible set gives the set stock's async pick filters."""
+        callbacks = self._callbacks_module
+        return all(
+            type(cb) is self._rate_limit_check
+            for cb in core._checks.routing_callbacks()
+            if callbacks.filters_deployments(cb)
+        )
+
+    async def _callback_filtered(
+        self, core: Any, table: GroupTable, model: str, eligible: list[str], messages: Any, request: Mapping[str, Any]
+    ) -> list[str]:
+        """Stock's own ``async_callback_filter_deployments`` over the eligible deployments."""
+        if not eligible:
+            raise UseStock
+        candidates = [dict(table.records[i]) for i in eligible]
+        try:
+            remaining, preferred = await core._checks.filter_deployments(model, candidates, messages, request)
+        except Exception:
+            raise UseStock from None  # a filter's error: stock decides, as it does
+        kept = self._callbacks_module.filtered_ids(remaining, eligible)
+        if preferred is not None or not kept:
+            raise UseStock
+        return kept
 
     # -- strategies ---------------------------------------------------------------------------------
     def _selector(self, core: Any, strategy: str, request: Mapping[str, Any]) -> Any:

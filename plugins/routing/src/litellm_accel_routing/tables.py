@@ -27,6 +27,23 @@ UNSUPPORTED_CONFIG = (
     "enable_tag_filtering",
     "enable_health_check_routing",
 )
+#: Optional pre-call checks that never change which deployments a pick may return: litellm runs them on the
+#: picked deployment inside completion/acompletion. (When a plugin gives one a deployment filter, async
+#: picks see ``has_filters()`` and are handed to stock.)
+PICK_NEUTRAL_CHECKS = frozenset({"enforce_model_rate_limits"})
+
+
+def _only_rate_limit_checks(core: Any) -> bool:
+    """``optional_pre_call_checks`` names only pick-neutral checks, and the router's live optional
+    callbacks are exactly litellm's model rate-limit checks."""
+    from litellm.router_utils.pre_call_checks.model_rate_limit_check import ModelRateLimitingCheck
+
+    names = core._config.get("optional_pre_call_checks")
+    if not isinstance(names, list | tuple) or not set(names) <= PICK_NEUTRAL_CHECKS:
+        return False
+    return all(type(cb) is ModelRateLimitingCheck for cb in core._checks.optional_callbacks or ())
+
+
 #: Deployment fields whose routing effects the accelerated pick does not reproduce.
 UNSUPPORTED_PARAMS = ("order", "kubernetes_pod_discovery", "max_parallel_requests")
 UNSUPPORTED_MODEL_INFO = ("team_id", "team_public_model_name", "enable_tag_filtering", "access_groups")
@@ -151,7 +168,7 @@ class RouterView:
             return f"routing_strategy {strategy!r}"
         config = core._config
         for name in UNSUPPORTED_CONFIG:
-            if config.get(name):
+            if config.get(name) and not (name == "optional_pre_call_checks" and _only_rate_limit_checks(core)):
                 return f"router setting {name}"
         if resolved.routing_groups or resolved.routing_plugins or resolved.enable_tag_filtering:
             return "routing groups, plugins or tag filtering"
