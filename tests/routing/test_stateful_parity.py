@@ -176,6 +176,7 @@ latency_samples = st.lists(st.floats(0.001, 5.0), max_size=4)
     stream=st.booleans(),
     with_messages=st.booleans(),
     seed=st.integers(0, 2**32 - 1),
+    unrecorded=st.booleans(),
 )
 def test_latency_choice_equals_the_selector(
     specs: list[dict[str, Any]],
@@ -188,9 +189,10 @@ def test_latency_choice_equals_the_selector(
     stream: bool,
     with_messages: bool,
     seed: int,
+    unrecorded: bool,
 ) -> None:
     """Same seed, same state: the same pick, the same placeholders added to the cached map and the same
-    per-``api_base`` latencies written to the request's metadata."""
+    per-``api_base`` latencies written to the request's metadata; also for a group with nothing recorded."""
     import copy
 
     args = {"lowest_latency_buffer": buffer, **({"ttft_percentile": percentile} if percentile else {})}
@@ -214,6 +216,8 @@ def test_latency_choice_equals_the_selector(
                 "time_to_first_token_seconds": ttfts[index],
                 precise: {"tpm": used[index][0], "rpm": used[index][1]},
             }
+        if unrecorded:
+            state = {}
         eligible = subset(ids, keep)
         messages = MESSAGES if with_messages else None
         from litellm_accel_routing.stateful import LatencyFacts
@@ -237,7 +241,7 @@ def test_latency_choice_equals_the_selector(
             answers.append((picked, core._cache.get_cache("g_map", local_only=True), request["metadata"]))
         now_after = datetime.now()
         assume(f"{now_after:%Y-%m-%d}-{now_after:%H}-{now_after:%M}" == precise)
-        event("stock picked" if answers[1][0] is not None else "nothing fits")
+        event(("nothing recorded, " if not state else "") + ("stock picked" if answers[1][0] else "nothing fits"))
         assert answers[0] == answers[1]
 
 

@@ -200,14 +200,7 @@ class StatefulPicks:
         if self.shared is not None:
             tpm_values = self.shared.merge_usage(cache, tpm_keys, tpm_values)
             rpm_values = self.shared.merge_usage(cache, rpm_keys, rpm_values)
-        if messages is None and input is None:
-            input_tokens = 0  # litellm.token_counter refuses to count nothing; the selector then uses 0
-        else:
-            healthy = [records[i] for i in eligible]
-            try:
-                input_tokens = self._token_count(messages, input, partial(self._backend_models, healthy))
-            except Exception:
-                input_tokens = 0
+        input_tokens = self._input_tokens(records, eligible, messages, input)
         lowest = math.inf
         potential: list[str] = []
         limits = facts.limits
@@ -251,6 +244,8 @@ class StatefulPicks:
             request_count_dict = self.shared.merge_latency(cache, key, request_count_dict)
         if not isinstance(request_count_dict, dict):
             return None
+        if not request_count_dict:
+            return self._latency_unrecorded(selector, facts, records, eligible, messages, input, request_kwargs)
         now = datetime.now()
         precise_minute = f"{now:%Y-%m-%d}-{now:%H}-{now:%M}"
         fresh = set()
@@ -258,14 +253,7 @@ class StatefulPicks:
             if model_id not in request_count_dict:
                 request_count_dict[model_id] = {"latency_normalized": [0], precise_minute: {"tpm": 0, "rpm": 0}}
                 fresh.add(model_id)
-        if messages is None and input is None:
-            input_tokens = 0
-        else:
-            healthy = [records[i] for i in eligible]
-            try:
-                input_tokens = self._token_count(messages, input, partial(self._backend_models, healthy))
-            except Exception:
-                input_tokens = 0
+        input_tokens = self._input_tokens(records, eligible, messages, input)
         items = list(request_count_dict.items())
         shuffled = random.sample(items, len(items))  # the selector's draw, kept so seeds line up
         wanted = set(eligible)
@@ -331,6 +319,47 @@ class StatefulPicks:
             request_kwargs[field]["_latency_per_deployment"] = debug
         return picked
 
+    def _latency_unrecorded(
+        self,
+        selector: Any,
+        facts: LatencyFacts,
+        records: Mapping[str, Mapping[str, Any]],
+        eligible: Sequence[str],
+        messages: Any,
+        input: Any,
+        request_kwargs: dict[str, Any] | None,
+    ) -> str | None:
+        """No latency recorded for the group (the selector then fills a throwaway map with a ``[0]`` entry per
+        eligible deployment): every latency is 0, so the choice is uniform among the deployments within their
+        limits, in the order of the selector's ``random.sample`` (the same draws, over the eligible ids)."""
+        order = random.sample(list(eligible), len(eligible))
+        input_tokens = self._input_tokens(records, eligible, messages, input)
+        limits = facts.limits
+        potential = [i for i in order if not (input_tokens > limits[i][0] or limits[i][1] < 1)]
+        if not potential:
+            return None
+        picked = random.choice(potential)
+        field = selector._select_metadata_field(request_kwargs)
+        if request_kwargs is not None and field in request_kwargs:
+            api_bases = facts.api_bases
+            request_kwargs[field]["_latency_per_deployment"] = {
+                api_bases[i]: 0.0 for i in order if api_bases[i] is not None
+            }
+        return picked
+
+    def _input_tokens(
+        self, records: Mapping[str, Mapping[str, Any]], eligible: Sequence[str], messages: Any, input: Any
+    ) -> Any:
+        """The selectors' prompt size: 0 without a prompt (litellm's counter refuses to count nothing) or when
+        counting fails."""
+        if messages is None and input is None:
+            return 0
+        healthy = [records[i] for i in eligible]
+        try:
+            return self._token_count(messages, input, partial(self._backend_models, healthy))
+        except Exception:
+            return 0
+
     # -- cost-based-routing (async only, as stock) ----------------------------------------------------
     def cost_facts(self, table: Any) -> CostFacts:
         cost_map = self._lowest_cost._cost_map()
@@ -363,14 +392,7 @@ class StatefulPicks:
         for model_id in eligible:
             if model_id not in cost_map:
                 cost_map[model_id] = {precise_minute: {"tpm": 0, "rpm": 0}}
-        if messages is None and input is None:
-            input_tokens = 0
-        else:
-            healthy = [records[i] for i in eligible]
-            try:
-                input_tokens = self._token_count(messages, input, partial(self._backend_models, healthy))
-            except Exception:
-                input_tokens = 0
+        input_tokens = self._input_tokens(records, eligible, messages, input)
         wanted = set(eligible)
         best: str | None = None
         best_cost = math.inf
