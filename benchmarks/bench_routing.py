@@ -154,6 +154,29 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
                 )
                 rows.append(_row(f"async pick {strategy} N={n}", s, a))
                 _retire(router)
+        for n in (10, 100):
+            # latency-based routing with 10 recorded latencies per deployment (the rows above: none yet)
+            router = Router(model_list=model_list(n, "latency-based-routing"), routing_strategy="latency-based-routing")
+            core = router._core
+            selector = core._selectors.default
+            for i in range(n):
+                for j in range(10):
+                    kwargs = {"litellm_params": {"metadata": {"model_group": "g"}, "model_info": {"id": f"d{i}"}}}
+                    selector.log_success_event(kwargs, None, 0.0, 0.05 + 0.001 * ((i * 7 + j) % 13))
+            calls = max(20, (2000 if quick else 6000) // n)
+            s, a = interleaved(
+                lambda core=core, calls=calls: _time_sync(lambda: stock_pick(core, "g"), calls),
+                lambda router=router, calls=calls: _time_sync(lambda: router.get_available_deployment("g"), calls),
+                rounds,
+            )
+            rows.append(_row(f"sync pick latency-based-routing N={n}, 10 latencies recorded each", s, a))
+            s, a = interleaved(
+                lambda core=core, calls=calls: _time_async(lambda: stock_select(core, "g", {}), calls),
+                lambda router=router, calls=calls: _time_async(lambda: router.select("g", {}), calls),
+                rounds,
+            )
+            rows.append(_row(f"async pick latency-based-routing N={n}, 10 latencies recorded each", s, a))
+            _retire(router)
         for strategy in ("simple-shuffle", "usage-based-routing-v2"):
             router = Router(model_list=model_list(10, strategy), routing_strategy=strategy, enable_pre_call_checks=True)
             core = router._core
