@@ -155,7 +155,8 @@ class CostFacts:
 
 
 class StatefulPicks:
-    """The two native choices; ``shared`` is the shared-state merger or ``None``."""
+    """The native choices of the four stateful strategies; ``shared`` is the shared-state merger or ``None``
+    (accelerated picks merge their reads with the other instances' snapshot through it)."""
 
     def __init__(self, shared: Any = None) -> None:
         from litellm.litellm_core_utils.deployment_pricing import deployment_backend_models
