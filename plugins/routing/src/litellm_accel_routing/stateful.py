@@ -24,10 +24,13 @@ import time
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from functools import partial
+from types import MappingProxyType
 from typing import Any
 
 _NUMBER = (int, float)
 _NONE: tuple[float, ...] = ()  # a missing sample list (an immutable stand-in for the selector's [])
+_NO_USAGE: Mapping[str, Any] = MappingProxyType({})  # a minute without usage (the selector's {})
+_MODES: dict[tuple[bool, Any], tuple[bool, Any]] = {}  # (stream, ttft percentile) -> one shared tuple
 
 
 def _limit(record: Mapping[str, Any], name: str) -> Any:
@@ -122,9 +125,10 @@ class LatencyFacts:
             self.limits[model_id] = (limits[0], limits[1])
             self.api_bases[model_id] = params.get("api_base", "")
         #: per deployment: the sample lists a latency was computed from (kept referenced, so an identity
-        #: check cannot be fooled by a reused id), their lengths, the mode, and the latency. The selector
-        #: only ever appends to a list or replaces it, so same object and same length means same samples.
-        self.stats: dict[str, tuple[Any, int, Any, int, bool, Any, float]] = {}
+        #: check cannot be fooled by a reused id), their lengths, the (stream, percentile) mode, and the
+        #: latency. The selector only ever appends to a list or replaces it, so same object and same
+        #: length means same samples.
+        self.stats: dict[str, tuple[Any, int, Any, int, Any, float]] = {}
 
 
 class CostFacts:
@@ -267,28 +271,30 @@ class StatefulPicks:
         )
         stats = facts.stats
         ttft_percentile = args.ttft_percentile
-        debug: dict[Any, float] = {}
+        mode = _MODES.setdefault((stream, ttft_percentile), (stream, ttft_percentile))  # one object per mode
+        field = selector._select_metadata_field(request_kwargs)
+        debug: dict[Any, float] | None = {} if request_kwargs is not None and field in request_kwargs else None
+        api_bases = facts.api_bases
+        limits = facts.limits
         potential: list[tuple[str, float]] = []
         try:
             for model_id, item_map in shuffled:
                 if model_id not in wanted:
                     continue
-                tpm_limit, rpm_limit = facts.limits[model_id]
                 samples = item_map.get("latency_normalized", _NONE)
                 ttft_samples = item_map.get("time_to_first_token_seconds", _NONE)
                 known = stats.get(model_id)
-                if model_id in fresh:
-                    selected = 0.0  # the placeholder just added: one sample, 0, no ttft
-                elif (
+                if (
                     known is not None
                     and known[0] is samples
                     and known[1] == len(samples)
                     and known[2] is ttft_samples
                     and known[3] == len(ttft_samples)
-                    and known[4] is stream
-                    and known[5] == ttft_percentile
+                    and known[4] is mode
                 ):
-                    selected = known[6]
+                    selected = known[5]
+                elif model_id in fresh:
+                    selected = 0.0  # the placeholder just added: one sample, 0, no ttft
                 else:
                     ttft = usable(ttft_samples)
                     use_ttft = stream and len(ttft) > 0
@@ -296,13 +302,13 @@ class StatefulPicks:
                         selected = percentile(ttft, ttft_percentile)
                     else:
                         selected = average(ttft if use_ttft else usable(samples))
-                    stats[model_id] = (
-                        samples, len(samples), ttft_samples, len(ttft_samples), stream, ttft_percentile, selected
-                    )
-                api_base = facts.api_bases[model_id]
-                if api_base is not None:
-                    debug[api_base] = selected
-                minute_usage = item_map.get(precise_minute, {})
+                    stats[model_id] = (samples, len(samples), ttft_samples, len(ttft_samples), mode, selected)
+                if debug is not None:
+                    api_base = api_bases[model_id]
+                    if api_base is not None:
+                        debug[api_base] = selected
+                minute_usage = item_map.get(precise_minute, _NO_USAGE)
+                tpm_limit, rpm_limit = limits[model_id]
                 if minute_usage.get("tpm", 0) + input_tokens > tpm_limit or minute_usage.get("rpm", 0) + 1 > rpm_limit:
                     continue
                 potential.append((model_id, selected))
@@ -315,8 +321,7 @@ class StatefulPicks:
         ceiling = lowest + args.lowest_latency_buffer * lowest
         valid = tuple(x for x in ordered if x[1] <= ceiling)
         picked = random.choice(valid or ordered)[0]
-        field = selector._select_metadata_field(request_kwargs)
-        if request_kwargs is not None and field in request_kwargs:
+        if debug is not None and request_kwargs is not None:
             request_kwargs[field]["_latency_per_deployment"] = debug
         return picked
 
