@@ -95,12 +95,9 @@ def test_usage_v2_choice_equals_the_selector(
                 cache.set_cache(f"{model_id}:{model}:rpm:{label}", rpm_used[index], local_only=True, ttl=60)
         eligible = subset(ids, keep)
         messages = MESSAGES if with_messages else None
-        from litellm_accel_routing.stateful import UsageFacts
-
-        facts = UsageFacts(table.records)
-        assert facts.usable
+        assert impl.stateful.usage_facts(table).usable
         random.seed(seed)
-        native = impl.stateful.usage_v2(selector, facts, table.records, eligible, messages, None)
+        native = impl.stateful.usage_v2(selector, table, eligible, messages, None)
         random.seed(seed)
         try:
             picked = selector.get_available_deployments(
@@ -141,7 +138,7 @@ def test_least_busy_choice_equals_the_selector(
             if picks:
                 selector._reservations.set_cache(f"least_busy_reservations:{model_id}", picks, ttl=60)
         eligible = subset(ids, keep)
-        native = impl.stateful.least_busy(selector, requested, eligible, False)
+        native = impl.stateful.least_busy(selector, requested, _table, eligible, False)
         stock = selector.get_available_deployments(
             model_group=requested, healthy_deployments=[dict(_table.records[i]) for i in eligible], reserve=False
         )
@@ -155,10 +152,10 @@ def test_native_choices_hand_unusual_state_to_stock() -> None:
         core = router._core
         _view, _table, ids = impl._prepare(core, "g", False, {}, None)
         selector = core._selectors.default
-        assert impl.stateful.least_busy(selector, "g", list(ids), False) == ids[0]
-        assert impl.stateful.least_busy(selector, "g", list(ids), True) is None
+        assert impl.stateful.least_busy(selector, "g", _table, list(ids), False) == ids[0]
+        assert impl.stateful.least_busy(selector, "g", _table, list(ids), True) is None
         core._cache.set_cache(f"g_request_count:{ids[0]}", "3", local_only=True)
-        assert impl.stateful.least_busy(selector, "g", list(ids), False) is None
+        assert impl.stateful.least_busy(selector, "g", _table, list(ids), False) is None
 
 
 latency_samples = st.lists(st.floats(0.001, 5.0), max_size=4)
@@ -220,16 +217,13 @@ def test_latency_choice_equals_the_selector(
             state = {}
         eligible = subset(ids, keep)
         messages = MESSAGES if with_messages else None
-        from litellm_accel_routing.stateful import LatencyFacts
-
-        facts = LatencyFacts(table.records)
         answers = []
         for side in ("native", "stock"):
             core._cache.set_cache("g_map", copy.deepcopy(state), local_only=True)
             request = {"stream": stream, "metadata": {}}
             random.seed(seed)
             if side == "native":
-                picked = impl.stateful.latency(selector, "g", facts, table.records, eligible, messages, None, request)
+                picked = impl.stateful.latency(selector, "g", table, eligible, messages, None, request)
             else:
                 chosen = selector.get_available_deployments(
                     model_group="g",
@@ -262,16 +256,13 @@ def test_latency_choice_follows_the_selectors_own_updates(
         core = router._core
         _view, table, ids = impl._prepare(core, "g", False, {}, None)
         selector = core._selectors.default
-        from litellm_accel_routing.stateful import LatencyFacts
-
-        facts = LatencyFacts(table.records)
         healthy = [dict(table.records[i]) for i in ids]
         for step, (which, seconds) in enumerate(updates):
             model_id = ids[which % n]
             kwargs = {"litellm_params": {"metadata": {"model_group": "g"}, "model_info": {"id": model_id}}}
             selector.log_success_event(kwargs, None, 0.0, seconds)
             random.seed(seed + step)
-            native = impl.stateful.latency(selector, "g", facts, table.records, list(ids), None, None, {})
+            native = impl.stateful.latency(selector, "g", table, list(ids), None, None, {})
             random.seed(seed + step)
             stock = selector.get_available_deployments(model_group="g", healthy_deployments=healthy, request_kwargs={})
             assert native == stock["model_info"]["id"]
@@ -336,9 +327,8 @@ def test_cost_choice_equals_the_selector(
         }
         eligible = subset(ids, keep)
         messages = MESSAGES if with_messages else None
-        facts = impl.stateful.cost_facts(table)
         core._cache.set_cache("cost_map:g", copy.deepcopy(state), local_only=True)
-        native = impl.stateful.cheapest(selector, "g", facts, table.records, eligible, messages, None)
+        native = impl.stateful.cheapest(selector, "g", table, eligible, messages, None)
         native_map = core._cache.get_cache("cost_map:g", local_only=True)
         core._cache.set_cache("cost_map:g", copy.deepcopy(state), local_only=True)
         chosen = asyncio.run(

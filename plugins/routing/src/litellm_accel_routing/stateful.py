@@ -47,7 +47,7 @@ class UsageFacts:
     """Per deployment of a group: the usage-v2 key prefix and the tpm/rpm limits (``None`` when a limit is
     not a plain number: such a group is left to stock)."""
 
-    __slots__ = ("all_keys", "limits", "minute", "minute_keys", "order", "prefixes", "usable")
+    __slots__ = ("all_keys", "limits", "minute", "minute_keys", "prefixes", "usable")
 
     def __init__(self, records: Mapping[str, Mapping[str, Any]]) -> None:
         self.prefixes: dict[str, str] = {}
@@ -62,7 +62,6 @@ class UsageFacts:
             if ":" in model_id or own_id != model_id or not numbers:
                 self.usable = False
             self.limits[model_id] = (tpm, rpm)
-        self.order = tuple(records)
         self.minute = -1
         self.minute_keys: dict[str, tuple[str, str]] = {}
         self.all_keys: tuple[list[str], list[str]] = ([], [])
@@ -76,9 +75,8 @@ class UsageFacts:
             self.minute_keys = {i: (f"{p}:tpm:{label}", f"{p}:rpm:{label}") for i, p in self.prefixes.items()}
             self.all_keys = ([k[0] for k in self.minute_keys.values()], [k[1] for k in self.minute_keys.values()])
             self.minute = minute_index
-        order = self.order
-        if len(eligible) == len(order) and eligible[0] == order[0] and eligible[-1] == order[-1]:
-            return self.all_keys  # eligible keeps the group's order, so the whole group is this order
+        if len(eligible) == len(self.prefixes):
+            return self.all_keys  # eligible keeps the group's order, so a full-length one is the whole group
         keys = self.minute_keys
         return [keys[i][0] for i in eligible], [keys[i][1] for i in eligible]
 
@@ -182,16 +180,9 @@ class StatefulPicks:
         self._cost_cls = lowest_cost.LowestCostLoggingHandler
 
     # -- usage-based-routing-v2 ----------------------------------------------------------------------
-    def usage_v2(
-        self,
-        selector: Any,
-        facts: UsageFacts,
-        records: Mapping[str, Mapping[str, Any]],
-        eligible: Sequence[str],
-        messages: Any,
-        input: Any,
-    ) -> str | None:
+    def usage_v2(self, selector: Any, table: Any, eligible: Sequence[str], messages: Any, input: Any) -> str | None:
         cache = selector.router_cache
+        facts = self.usage_facts(table)
         if type(selector) is not self._usage_cls or not facts.usable or cache.redis_cache is not None:
             return None
         if self._prefetched.active() is not None:
@@ -205,7 +196,7 @@ class StatefulPicks:
         if self.shared is not None:
             tpm_values = self.shared.merge_usage(cache, tpm_keys, tpm_values)
             rpm_values = self.shared.merge_usage(cache, rpm_keys, rpm_values)
-        input_tokens = self._input_tokens(records, eligible, messages, input)
+        input_tokens = self._input_tokens(table.records, eligible, messages, input)
         lowest = math.inf
         potential: list[str] = []
         limits = facts.limits
@@ -228,12 +219,11 @@ class StatefulPicks:
         self,
         selector: Any,
         model: str,
-        facts: LatencyFacts,
-        records: Mapping[str, Mapping[str, Any]],
+        table: Any,
         eligible: Sequence[str],
         messages: Any,
         input: Any,
-        request_kwargs: dict[str, Any] | None,
+        request_kwargs: Mapping[str, Any] | None,
     ) -> str | None:
         """The latency selector's choice: each eligible deployment's average (or, streaming with time-to-first
         token samples, its ttft average or percentile) over usable samples, those within their tpm/rpm of the
@@ -241,8 +231,10 @@ class StatefulPicks:
         The same side effects as stock: unused deployments get the selector's ``[0]`` entry in the cached
         map, and the per-``api_base`` latencies go to the request's metadata."""
         cache = selector.router_cache
+        facts = self.latency_facts(table)
         if type(selector) is not self._latency_cls or not facts.usable or cache.redis_cache is not None:
             return None
+        records = table.records
         key = f"{model}_map"
         request_count_dict = cache.in_memory_cache.get_cache(key) or {}
         if self.shared is not None:
@@ -333,7 +325,7 @@ class StatefulPicks:
         eligible: Sequence[str],
         messages: Any,
         input: Any,
-        request_kwargs: dict[str, Any] | None,
+        request_kwargs: Mapping[str, Any] | None,
     ) -> str | None:
         """No latency recorded for the group (the selector then fills a throwaway map with a ``[0]`` entry per
         eligible deployment): every latency is 0, so the choice is uniform among the deployments within their
@@ -367,27 +359,36 @@ class StatefulPicks:
             return 0
 
     # -- cost-based-routing (async only, as stock) ----------------------------------------------------
+    @staticmethod
+    def usage_facts(table: Any) -> UsageFacts:
+        facts = table.stateful_facts.get("usage")
+        if facts is None:
+            facts = table.stateful_facts["usage"] = UsageFacts(table.records)
+        return facts  # type: ignore[no-any-return]
+
+    @staticmethod
+    def latency_facts(table: Any) -> LatencyFacts:
+        facts = table.stateful_facts.get("latency")
+        if facts is None:
+            facts = table.stateful_facts["latency"] = LatencyFacts(table.records)
+        return facts  # type: ignore[no-any-return]
+
     def cost_facts(self, table: Any) -> CostFacts:
         cost_map = self._lowest_cost._cost_map()
-        facts = table.cost_facts
+        facts = table.stateful_facts.get("cost")
         if facts is None or facts.cost_map_key != (id(cost_map), len(cost_map)):
-            facts = table.cost_facts = CostFacts(table.records, self._lowest_cost._deployment_cost_map_rates, cost_map)
+            rates = self._lowest_cost._deployment_cost_map_rates
+            facts = table.stateful_facts["cost"] = CostFacts(table.records, rates, cost_map)
         return facts  # type: ignore[no-any-return]
 
     def cheapest(
-        self,
-        selector: Any,
-        model: str,
-        facts: CostFacts,
-        records: Mapping[str, Mapping[str, Any]],
-        eligible: Sequence[str],
-        messages: Any,
-        input: Any,
+        self, selector: Any, model: str, table: Any, eligible: Sequence[str], messages: Any, input: Any
     ) -> str | None:
         """The cost selector's choice: in the cached cost map's order, the first deployment of the lowest
         price among those within their tpm/rpm for the current minute (unused ones get the selector's
         zero-usage entry in the cached map, as stock)."""
         cache = selector.router_cache
+        facts = self.cost_facts(table)
         if type(selector) is not self._cost_cls or not facts.usable or cache.redis_cache is not None:
             return None
         cost_map = cache.in_memory_cache.get_cache(f"cost_map:{model}") or {}
@@ -398,7 +399,7 @@ class StatefulPicks:
         for model_id in eligible:
             if model_id not in cost_map:
                 cost_map[model_id] = {precise_minute: {"tpm": 0, "rpm": 0}}
-        input_tokens = self._input_tokens(records, eligible, messages, input)
+        input_tokens = self._input_tokens(table.records, eligible, messages, input)
         wanted = set(eligible)
         best: str | None = None
         best_cost = math.inf
@@ -418,13 +419,15 @@ class StatefulPicks:
         return best
 
     # -- least-busy ----------------------------------------------------------------------------------
-    def least_busy(self, selector: Any, model: str, eligible: Sequence[str], reserve: bool) -> str | None:
+    def least_busy(
+        self, selector: Any, model: str, table: Any, eligible: Sequence[str], reserve: bool
+    ) -> str | None:
         cache = selector.router_cache
         if reserve or type(selector) is not self._least_busy_cls or cache.redis_cache is not None:
             return None
         if not eligible:
             return None
-        keys = [f"{model}_request_count:{i}" for i in eligible]
+        keys = self._request_count_keys(table, model, eligible)
         lb = self._least_busy
         with lb._RESERVATIONS_LOCK:
             counts = read_numbers(cache.in_memory_cache, keys)
@@ -442,6 +445,17 @@ class StatefulPicks:
             if best_load is None or load < best_load:
                 best, best_load = index, load
         return eligible[best]
+
+    @staticmethod
+    def _request_count_keys(table: Any, model: str, eligible: Sequence[str]) -> list[str]:
+        """least-busy's in-flight keys under the requested name (built once per name and group version;
+        eligible ids keep the group's order, so a full-length list is the whole group's)."""
+        cached = table.stateful_facts.get(("least-busy", model))
+        if cached is None:
+            by_id = {i: f"{model}_request_count:{i}" for i in table.ids}
+            cached = table.stateful_facts[("least-busy", model)] = (by_id, [by_id[i] for i in table.ids])
+        by_id, whole = cached
+        return whole if len(eligible) == len(whole) else [by_id[i] for i in eligible]  # type: ignore[no-any-return]
 
     def _live_reservations(self, selector: Any, eligible: Sequence[str]) -> list[int] | None:
         """Unexpired pick reservations per deployment (``None``: an unexpected stored shape, stock reads)."""

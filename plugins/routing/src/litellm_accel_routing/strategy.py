@@ -20,15 +20,17 @@ import threading
 import weakref
 from collections.abc import Mapping
 from time import time as unix_time
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from litellm_accel.contracts import ImplementationContext, UseStock
 from litellm_accel_routing.cooldowns import CooldownWatch
 from litellm_accel_routing.options import RoutingOptions
 from litellm_accel_routing.requests import message_chars, request_reason
-from litellm_accel_routing.shared_state import SharedRoutingState
-from litellm_accel_routing.stateful import LatencyFacts, StatefulPicks, UsageFacts
+from litellm_accel_routing.stateful import StatefulPicks
 from litellm_accel_routing.tables import GroupTable, RouterView, Unsupported, view_key
+
+if TYPE_CHECKING:  # imported when redis_url asks for it: it registers fork and exit handlers
+    from litellm_accel_routing.shared_state import SharedRoutingState
 
 logger = logging.getLogger("litellm_accel.routing")
 
@@ -309,29 +311,29 @@ class BuiltinRouting:
 
     def _without_cooldowns_sync(self, core: Any, ids: tuple[str, ...]) -> list[str]:
         store = core._cooldowns.cooldown_store
-        watch = self.cooldowns
-        if not store.has_redis and not watch.may_be_cooling(store, ids):
+        if self._none_cooling(store, ids):
             return list(ids)
-        before = watch.recorded(store, ids)
-        active = {str(model_id) for model_id, _ in store.active_sync(ids)}
-        watch.confirm(store, before, active)
-        eligible = [i for i in ids if i not in active]
-        if not eligible:
-            raise UseStock  # stock raises its "no deployments available" error with the cooldown list
-        return eligible
+        before = self.cooldowns.recorded(store, ids)
+        return self._drop_cooling(store, ids, before, store.active_sync(ids))
 
     async def _without_cooldowns_async(self, core: Any, ids: tuple[str, ...]) -> list[str]:
         store = core._cooldowns.cooldown_store
-        watch = self.cooldowns
-        if not store.has_redis and not watch.may_be_cooling(store, ids):
+        if self._none_cooling(store, ids):
             return list(ids)
-        before = watch.recorded(store, ids)
-        read = await self._routing_prefetch.read_cooldowns(store, ids, None)
+        before = self.cooldowns.recorded(store, ids)
+        return self._drop_cooling(store, ids, before, await self._routing_prefetch.read_cooldowns(store, ids, None))
+
+    def _none_cooling(self, store: Any, ids: tuple[str, ...]) -> bool:
+        """No read needed: no Redis tier (other instances) and no recorded cooldown that may still run."""
+        return not store.has_redis and not self.cooldowns.may_be_cooling(store, ids)
+
+    def _drop_cooling(self, store: Any, ids: tuple[str, ...], before: Any, read: Any) -> list[str]:
+        """``ids`` without the ones the store's read found cooling (the watch learns what it saw)."""
         active = {str(model_id) for model_id, _ in read}
-        watch.confirm(store, before, active)
+        self.cooldowns.confirm(store, before, active)
         eligible = [i for i in ids if i not in active]
         if not eligible:
-            raise UseStock
+            raise UseStock  # stock raises its "no deployments available" error with the cooldown list
         return eligible
 
     def _pre_call_inputs(self, core: Any, messages: Any, input: Any) -> bool:
@@ -486,6 +488,9 @@ class BuiltinRouting:
         kept = self._callbacks_module.filtered_ids(remaining, eligible)
         if preferred is not None or not kept:
             raise UseStock
+        kept_set = set(kept)
+        if kept != [i for i in eligible if i in kept_set]:
+            raise UseStock  # a reordering filter: eligible lists keep the group's order everywhere else
         return kept
 
     # -- strategies ---------------------------------------------------------------------------------
@@ -508,23 +513,13 @@ class BuiltinRouting:
     ) -> str:
         selector = self._selector(core, strategy, request)
         reserve = self._pick_reserves(default=False) and bool(request)
-        request_kwargs = dict(request)
-        native = self._native_pick(
-            selector, strategy, table, model, eligible, messages, input, reserve, request_kwargs
-        )
+        native = self._native_pick(selector, strategy, table, model, eligible, messages, input, reserve, request)
         if native is not None:
             return native
         candidates = [dict(table.records[i]) for i in eligible]
         try:
             picked = self._pick_sync(
-                strategy,
-                selector,
-                model,
-                candidates,
-                messages,
-                input,
-                request_kwargs,
-                reserve=reserve,
+                strategy, selector, model, candidates, messages, input, dict(request), reserve=reserve
             )
         except Exception:
             raise UseStock from None  # stock raises the strategy's own error (for example over-limit)
@@ -544,28 +539,16 @@ class BuiltinRouting:
         selector = self._selector(core, strategy, request)
         reserve = self._pick_reserves(default=True) and bool(request)
         start = unix_time()
-        request_kwargs = dict(request)
-        picked_id = self._native_pick(
-            selector, strategy, table, model, eligible, messages, input, reserve, request_kwargs
-        )
-        if picked_id is not None:
-            core.service_logged("<routing_strategy>.async_get_available_deployments", start, unix_time(), request)
-            return picked_id
-        candidates = [dict(table.records[i]) for i in eligible]
-        try:
-            picked = await self._rust_core._pick_with_prefetched_usage(
-                strategy,
-                selector,
-                model,
-                candidates,
-                messages,
-                input,
-                request_kwargs,
-                reserve=reserve,
-            )
-        except Exception:
-            raise UseStock from None
-        picked_id = self._picked_id(picked)
+        picked_id = self._native_pick(selector, strategy, table, model, eligible, messages, input, reserve, request)
+        if picked_id is None:
+            candidates = [dict(table.records[i]) for i in eligible]
+            try:
+                picked = await self._rust_core._pick_with_prefetched_usage(
+                    strategy, selector, model, candidates, messages, input, dict(request), reserve=reserve
+                )
+            except Exception:
+                raise UseStock from None
+            picked_id = self._picked_id(picked)
         # Stock times the async strategies' pick as a service event.
         core.service_logged("<routing_strategy>.async_get_available_deployments", start, unix_time(), request)
         return picked_id
@@ -580,27 +563,19 @@ class BuiltinRouting:
         messages: Any,
         input: Any,
         reserve: bool,
-        request_kwargs: dict[str, Any],
+        request: Mapping[str, Any],
     ) -> str | None:
-        """least-busy / usage-v2 / latency decided from precomputed facts (see :mod:`.stateful`); ``None``:
-        run stock's selector."""
+        """The stateful strategies decided from precomputed facts (see :mod:`.stateful`); ``None``: run
+        stock's selector."""
+        stateful = self.stateful
         if strategy == "least-busy":
-            return self.stateful.least_busy(selector, model, eligible, reserve)
+            return stateful.least_busy(selector, model, table, eligible, reserve)
         if strategy == "usage-based-routing-v2":
-            facts = table.usage_facts
-            if facts is None:
-                facts = table.usage_facts = UsageFacts(table.records)
-            return self.stateful.usage_v2(selector, facts, table.records, eligible, messages, input)
+            return stateful.usage_v2(selector, table, eligible, messages, input)
         if strategy == "latency-based-routing":
-            latency = table.latency_facts
-            if latency is None:
-                latency = table.latency_facts = LatencyFacts(table.records)
-            return self.stateful.latency(
-                selector, model, latency, table.records, eligible, messages, input, request_kwargs
-            )
+            return stateful.latency(selector, model, table, eligible, messages, input, request)
         if strategy == "cost-based-routing":
-            facts = self.stateful.cost_facts(table)
-            return self.stateful.cheapest(selector, model, facts, table.records, eligible, messages, input)
+            return stateful.cheapest(selector, model, table, eligible, messages, input)
         return None
 
     @staticmethod

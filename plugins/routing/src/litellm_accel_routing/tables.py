@@ -94,12 +94,8 @@ class GroupTable:
     windows: dict[str, int | None] | None = None
     regions: dict[tuple[str, str], bool] = field(default_factory=dict)
     tokenizer_model: str | None = None
-    #: usage-based-routing-v2's per-deployment limits and key prefixes (built on first use)
-    usage_facts: Any = None
-    #: latency-based-routing's per-deployment limits and api_base (built on first use)
-    latency_facts: Any = None
-    #: cost-based-routing's prices and limits (built on first use, per litellm.model_cost)
-    cost_facts: Any = None
+    #: the stateful strategies' per-deployment facts, by strategy (built on first use, see stateful.py)
+    stateful_facts: dict[Any, Any] = field(default_factory=dict)
 
     def shuffle_pick(self, eligible: list[str], rng: random.Random | Any = random) -> str:
         """Stock simple-shuffle's distribution over ``eligible``: weight, else rpm, else tpm, else
