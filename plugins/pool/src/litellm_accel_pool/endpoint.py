@@ -123,8 +123,16 @@ class _ReleasingStream(httpx.AsyncByteStream):
                 release()
 
 
-class AsyncEndpointPool:
-    """Connections to one endpoint from one event loop."""
+def _httpx_limits(options: PoolOptions) -> httpx.Limits:
+    return httpx.Limits(
+        max_connections=options.max_connections,
+        max_keepalive_connections=options.keepalive_limit,
+        keepalive_expiry=options.keepalive_expiry,
+    )
+
+
+class _EndpointPoolBase:
+    """What both endpoint pools keep: the endpoint, its options and TLS settings, stats and metrics."""
 
     def __init__(
         self,
@@ -142,6 +150,20 @@ class AsyncEndpointPool:
         self._http2 = options.http2 and key[0] == "https"
         self._verify = verify
         self._cert = cert
+
+
+class AsyncEndpointPool(_EndpointPoolBase):
+    """Connections to one endpoint from one event loop."""
+
+    def __init__(
+        self,
+        key: tuple[str, str, int | None],
+        options: PoolOptions,
+        verify: Any,
+        cert: Any,
+        metrics: PoolMetrics,
+    ) -> None:
+        _EndpointPoolBase.__init__(self, key, options, verify, cert, metrics)
         self._releases = 0
         # With HTTP/2 many requests share a connection, so httpcore's own pool does the limiting.
         self._slots = None if self._http2 else SlotQueue(options.max_connections)
@@ -155,14 +177,7 @@ class AsyncEndpointPool:
         else:
             self._aiohttp = None
             self._httpx = httpx.AsyncHTTPTransport(
-                verify=verify,
-                cert=cert,
-                http2=self._http2,
-                limits=httpx.Limits(
-                    max_connections=options.max_connections,
-                    max_keepalive_connections=options.keepalive_limit,
-                    keepalive_expiry=options.keepalive_expiry,
-                ),
+                verify=verify, cert=cert, http2=self._http2, limits=_httpx_limits(options)
             )
         metrics.endpoint_created()
 
@@ -370,7 +385,7 @@ class _SyncClosingStream(httpx.SyncByteStream):
             self._transport.close()
 
 
-class SyncEndpointPool:
+class SyncEndpointPool(_EndpointPoolBase):
     """Connections to one endpoint for synchronous clients (shared by every thread of the process)."""
 
     def __init__(
@@ -381,23 +396,9 @@ class SyncEndpointPool:
         cert: Any,
         metrics: PoolMetrics,
     ) -> None:
-        self.key = key
-        self.options = options
-        self.stats = EndpointStats(describe_endpoint(key))
-        self._metrics = metrics
-        self._closed = False
-        self._verify = verify
-        self._cert = cert
-        self._http2 = options.http2 and key[0] == "https"
+        _EndpointPoolBase.__init__(self, key, options, verify, cert, metrics)
         self._transport = httpx.HTTPTransport(
-            verify=verify,
-            cert=cert,
-            http2=self._http2,
-            limits=httpx.Limits(
-                max_connections=options.max_connections,
-                max_keepalive_connections=options.keepalive_limit,
-                keepalive_expiry=options.keepalive_expiry,
-            ),
+            verify=verify, cert=cert, http2=self._http2, limits=_httpx_limits(options)
         )
         metrics.endpoint_created()
 
