@@ -116,6 +116,7 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
 
     stock_pick = RustCore.__dict__["get_available_deployment"]
     stock_select = RustCore.__dict__["select"]
+    stock = (stock_pick, stock_select)  # captured before install() patches the class
     rounds = 5 if quick else 11
     sizes = {"simple-shuffle": (10, 100, 1000)}
     strategies = (
@@ -137,45 +138,20 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
                     continue
                 calls = max(20, (2000 if quick else 6000) // n)
                 router = Router(model_list=model_list(n, strategy), routing_strategy=strategy)
-                core = router._core
-                if strategy != "cost-based-routing":  # stock has no sync cost-based pick
-                    s, a = interleaved(
-                        lambda core=core, calls=calls: _time_sync(lambda: stock_pick(core, "g"), calls),
-                        lambda router=router, calls=calls: _time_sync(
-                            lambda: router.get_available_deployment("g"), calls
-                        ),
-                        rounds,
-                    )
-                    rows.append(_row(f"sync pick {strategy} N={n}", s, a))
-                s, a = interleaved(
-                    lambda core=core, calls=calls: _time_async(lambda: stock_select(core, "g", {}), calls),
-                    lambda router=router, calls=calls: _time_async(lambda: router.select("g", {}), calls),
-                    rounds,
-                )
-                rows.append(_row(f"async pick {strategy} N={n}", s, a))
+                has_sync = strategy != "cost-based-routing"  # stock has no sync cost-based pick
+                rows += _pick_rows(router, f"{strategy} N={n}", calls, rounds, stock, sync=has_sync)
                 _retire(router)
         for n in (10, 100):
             # latency-based routing with 10 recorded latencies per deployment (the rows above: none yet)
             router = Router(model_list=model_list(n, "latency-based-routing"), routing_strategy="latency-based-routing")
-            core = router._core
-            selector = core._selectors.default
+            selector = router._core._selectors.default
             for i in range(n):
                 for j in range(10):
                     kwargs = {"litellm_params": {"metadata": {"model_group": "g"}, "model_info": {"id": f"d{i}"}}}
                     selector.log_success_event(kwargs, None, 0.0, 0.05 + 0.001 * ((i * 7 + j) % 13))
             calls = max(20, (2000 if quick else 6000) // n)
-            s, a = interleaved(
-                lambda core=core, calls=calls: _time_sync(lambda: stock_pick(core, "g"), calls),
-                lambda router=router, calls=calls: _time_sync(lambda: router.get_available_deployment("g"), calls),
-                rounds,
-            )
-            rows.append(_row(f"sync pick latency-based-routing N={n}, 10 latencies recorded each", s, a))
-            s, a = interleaved(
-                lambda core=core, calls=calls: _time_async(lambda: stock_select(core, "g", {}), calls),
-                lambda router=router, calls=calls: _time_async(lambda: router.select("g", {}), calls),
-                rounds,
-            )
-            rows.append(_row(f"async pick latency-based-routing N={n}, 10 latencies recorded each", s, a))
+            label = f"latency-based-routing N={n}, 10 latencies recorded each"
+            rows += _pick_rows(router, label, calls, rounds, stock)
             _retire(router)
         for strategy in ("simple-shuffle", "usage-based-routing-v2"):
             router = Router(model_list=model_list(10, strategy), routing_strategy=strategy, enable_pre_call_checks=True)
@@ -193,6 +169,30 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
         rows.append(_trivial_strategy_row(Router, quick, rounds))
     finally:
         litellm_accel.uninstall()
+    return rows
+
+
+def _pick_rows(
+    router: Any, label: str, calls: int, rounds: int, stock: tuple[Any, Any], *, sync: bool = True
+) -> list[dict[str, Any]]:
+    """Sync (unless ``sync=False``) and async pick rows: ``stock`` (``RustCore``'s own pick and select,
+    captured before install) on the router's core against the installed accelerated ones, interleaved."""
+    stock_pick, stock_select = stock
+    core = router._core
+    rows = []
+    if sync:
+        s, a = interleaved(
+            lambda: _time_sync(lambda: stock_pick(core, "g"), calls),
+            lambda: _time_sync(lambda: router.get_available_deployment("g"), calls),
+            rounds,
+        )
+        rows.append(_row(f"sync pick {label}", s, a))
+    s, a = interleaved(
+        lambda: _time_async(lambda: stock_select(core, "g", {}), calls),
+        lambda: _time_async(lambda: router.select("g", {}), calls),
+        rounds,
+    )
+    rows.append(_row(f"async pick {label}", s, a))
     return rows
 
 

@@ -2,7 +2,8 @@
 
 Reads one command per line on stdin and answers one line (``ok ...``) on stdout when it is done:
 
-- ``usage N ID``: N ``completion(model="g", mock_response=...)`` calls served by deployment ID;
+- ``usage N ID``: N ``completion(model="g", mock_response=...)`` calls served by deployment ID, answered
+  once litellm has recorded their tokens in the router's cache;
 - ``hold N ID SECONDS``: start N ``acompletion`` calls on ID that take SECONDS (in flight meanwhile);
 - ``slow N ID SECONDS``: N sequential ``acompletion`` calls on ID that each take SECONDS (latency);
 
@@ -22,6 +23,7 @@ import asyncio
 import os
 import sys
 import threading
+import time
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
@@ -32,6 +34,18 @@ from litellm_accel.fakeserver import FakeOpenAIServer
 from tests.routing.shared_state_models import model_list
 
 MESSAGES = [{"role": "user", "content": "hello"}]
+
+
+def recorded_usage(router: Router, deployment_id: str, timeout: float = 30.0) -> None:
+    """Wait until litellm's logging worker has recorded the deployment's tokens in the router's own cache
+    (it does so after the call returns), so the test times only the sharing, not litellm's logging."""
+    memory = router._core._cache.in_memory_cache
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if any(k.startswith(f"{deployment_id}:") and ":tpm:" in k and v for k, v in list(memory.cache_dict.items())):
+            return
+        time.sleep(0.02)
+    raise SystemExit(f"usage of {deployment_id} was not recorded within {timeout} s")
 
 
 def main() -> None:
@@ -67,6 +81,7 @@ def main() -> None:
         if command == "usage":
             for _ in range(int(args[0])):
                 router_of(args[1]).completion(model="g", messages=MESSAGES, mock_response="ok")
+            recorded_usage(router_of(args[1]), args[1])
         elif command == "hold":
             held += [asyncio.run_coroutine_threadsafe(call(args[1], float(args[2])), loop) for _ in range(int(args[0]))]
         elif command == "slow":

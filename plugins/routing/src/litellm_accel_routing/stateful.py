@@ -156,6 +156,14 @@ class CostFacts:
                 self.usable = False
 
 
+def _table_facts(table: Any, kind: Any) -> Any:
+    """``kind(table.records)``, built once per group table (a new registry version is a new table)."""
+    facts = table.stateful_facts.get(kind)
+    if facts is None:
+        facts = table.stateful_facts[kind] = kind(table.records)
+    return facts
+
+
 class StatefulPicks:
     """The native choices of the four stateful strategies; ``shared`` is the shared-state merger or ``None``
     (accelerated picks merge their reads with the other instances' snapshot through it)."""
@@ -361,17 +369,11 @@ class StatefulPicks:
     # -- cost-based-routing (async only, as stock) ----------------------------------------------------
     @staticmethod
     def usage_facts(table: Any) -> UsageFacts:
-        facts = table.stateful_facts.get("usage")
-        if facts is None:
-            facts = table.stateful_facts["usage"] = UsageFacts(table.records)
-        return facts  # type: ignore[no-any-return]
+        return _table_facts(table, UsageFacts)  # type: ignore[no-any-return]
 
     @staticmethod
     def latency_facts(table: Any) -> LatencyFacts:
-        facts = table.stateful_facts.get("latency")
-        if facts is None:
-            facts = table.stateful_facts["latency"] = LatencyFacts(table.records)
-        return facts  # type: ignore[no-any-return]
+        return _table_facts(table, LatencyFacts)  # type: ignore[no-any-return]
 
     def cost_facts(self, table: Any) -> CostFacts:
         cost_map = self._lowest_cost._cost_map()
